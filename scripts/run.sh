@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `make run`: chat with the real Phi-4-mini when it is present (or can be pulled),
+# otherwise with a small demo model of random weights and the real tokenizer.
+set -euo pipefail
+BIN=${1:-build/onnxllm}
+MODEL=${MODEL:-models/phi-4-mini-cpu-int4}
+DEMO=${DEMO:-models/demo}
+if [ ! -f "$MODEL/genai_config.json" ]; then
+  echo "run: no model at $MODEL; trying to download microsoft/Phi-4-mini-instruct-onnx (onnxllm pull)..." >&2
+  if ! "$BIN" pull -o "$MODEL"; then
+    echo "run: download not possible; using the DEMO model (random weights: its answers are noise)" >&2
+    MODEL=$DEMO
+    if [ ! -f "$MODEL/genai_config.json" ]; then
+      bash scripts/make-phi4-tokenizer.sh >/dev/null
+      "$BIN" build-model --preset demo --seed 1 -o "$MODEL" --tokenizer-dir build/phi4-tokenizer
+    fi
+  fi
+fi
+exec "$BIN" chat -m "$MODEL"

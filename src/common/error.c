@@ -1,0 +1,59 @@
+/* error.c — status names and message formatting shared by every module. */
+#include "common/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *onnxllm_status_name(onnxllm_status s) {
+    switch (s) {
+    case ONNXLLM_OK: return "ONNXLLM_OK";
+    case ONNXLLM_ERR_INVALID_ARGUMENT: return "ONNXLLM_ERR_INVALID_ARGUMENT";
+    case ONNXLLM_ERR_IO: return "ONNXLLM_ERR_IO";
+    case ONNXLLM_ERR_FORMAT: return "ONNXLLM_ERR_FORMAT";
+    case ONNXLLM_ERR_UNSUPPORTED: return "ONNXLLM_ERR_UNSUPPORTED";
+    case ONNXLLM_ERR_OUT_OF_MEMORY: return "ONNXLLM_ERR_OUT_OF_MEMORY";
+    case ONNXLLM_ERR_RUNTIME: return "ONNXLLM_ERR_RUNTIME";
+    case ONNXLLM_ERR_CANCELLED: return "ONNXLLM_ERR_CANCELLED";
+    case ONNXLLM_ERR_NETWORK: return "ONNXLLM_ERR_NETWORK";
+    case ONNXLLM_ERR_CHECKSUM: return "ONNXLLM_ERR_CHECKSUM";
+    case ONNXLLM_ERR_MISMATCH: return "ONNXLLM_ERR_MISMATCH";
+    case ONNXLLM_ERR_INTERNAL: return "ONNXLLM_ERR_INTERNAL";
+    }
+    return "ONNXLLM_ERR_UNKNOWN";
+}
+
+onnxllm_status olm_fail(onnxllm_error *err, onnxllm_status st, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+        err->status = st;
+    }
+    return st;
+}
+
+onnxllm_status olm_wrap(onnxllm_error *err, onnxllm_status st, const char *fmt, ...) {
+    if (err) {
+        char prefix[256], old[ONNXLLM_ERROR_MESSAGE_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(prefix, sizeof prefix, fmt, ap);
+        va_end(ap);
+        memcpy(old, err->message, sizeof old);
+        old[sizeof old - 1] = 0;
+        /* Truncation is fine: the message is for humans. */
+        size_t n = strlen(prefix);
+        if (n > sizeof err->message - 3) n = sizeof err->message - 3;
+        memcpy(err->message, prefix, n);
+        err->message[n++] = ':';
+        err->message[n++] = ' ';
+        size_t m = strlen(old);
+        if (m > sizeof err->message - 1 - n) m = sizeof err->message - 1 - n;
+        memcpy(err->message + n, old, m);
+        err->message[n + m] = 0;
+        err->status = st;
+    }
+    return st;
+}

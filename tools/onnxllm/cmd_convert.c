@@ -1,0 +1,9 @@
+/* cmd_convert.c — `onnxllm convert` (not implemented yet). */
+#include "cli.h"
+
+int cmd_convert(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "onnxllm convert: not implemented yet\n");
+    return CLI_FAIL;
+}
