@@ -1,0 +1,91 @@
+/* phi3.h — the Phi-3-family decoder (Phi-3-mini, Phi-3.5-mini, Phi-4-mini) as a
+ * hyper-parameter struct, a source of weights, and the writer that emits the ONNX
+ * graph of onnxruntime-genai's published layout (../shared/reference/phi4-onnx-graph.md).
+ *
+ * Weights always travel as fp32 with Hugging Face names and HF shapes
+ * ([out_features, in_features] for Linear), whatever produced them: the random
+ * generator (build-model), a safetensors checkpoint (convert) or an fp32 ONNX model
+ * (quantize). The writer transposes/quantizes/casts as the layout needs, so every
+ * route yields byte-identical files for identical weights. */
+#ifndef OLM_WRITER_PHI3_H
+#define OLM_WRITER_PHI3_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "onnxllm.h"
+
+#define OLM_PHI3_MAX_ROPE_FACTORS 256
+
+typedef struct olm_phi3_config {
+    int hidden_size;           /* H */
+    int intermediate_size;     /* I */
+    int num_hidden_layers;     /* L */
+    int num_attention_heads;   /* Nq */
+    int num_key_value_heads;   /* Nkv */
+    int head_dim;              /* hidden_size / num_attention_heads unless given */
+    int vocab_size;            /* embedding rows (200064 for Phi-4-mini) */
+    float rms_norm_eps;        /* 1e-5 */
+    float rope_theta;          /* 10000 */
+    float partial_rotary_factor; /* 1.0 or 0.75 */
+    int max_position_embeddings;          /* 131072 */
+    int original_max_position_embeddings; /* 4096; == max_position_embeddings → no LongRoPE */
+    bool longrope;             /* rope_scaling.type == "longrope" (or "su") */
+    int n_rope_factors;        /* rotary_dim / 2 when longrope */
+    float short_factor[OLM_PHI3_MAX_ROPE_FACTORS];
+    float long_factor[OLM_PHI3_MAX_ROPE_FACTORS];
+    bool has_short_mscale, has_long_mscale;  /* rope_scaling.short_mscale / long_mscale given */
+    float short_mscale, long_mscale;
+    bool tie_word_embeddings;
+    int bos_token_id;
+    int n_eos;
+    int eos_token_id[8];       /* genai_config eos list, e.g. {200020, 199999} */
+    int pad_token_id;
+    int context_length;        /* genai_config model.context_length (= max_position_embeddings) */
+} olm_phi3_config;
+
+/* Fills c with Phi-4-mini-instruct's real hyper-parameters (HF config.json). */
+void olm_phi3_config_phi4_mini(olm_phi3_config *c);
+/* rotary_dim = (int)(head_dim * partial_rotary_factor) */
+int olm_phi3_rotary_dim(const olm_phi3_config *c);
+/* Checks the numbers are consistent (heads divide, rotary dim even, factors count...). */
+onnxllm_status olm_phi3_config_validate(const olm_phi3_config *c, onnxllm_error *err);
+
+/* HF tensor names used with a weight source (Linear weights are [out, in]):
+ *   model.embed_tokens.weight                     [V, H]
+ *   model.layers.{i}.input_layernorm.weight       [H]
+ *   model.layers.{i}.self_attn.qkv_proj.weight    [(Nq + 2 Nkv) * D, H]  (rows Q|K|V)
+ *   model.layers.{i}.self_attn.o_proj.weight      [H, Nq * D]
+ *   model.layers.{i}.post_attention_layernorm.weight [H]
+ *   model.layers.{i}.mlp.gate_up_proj.weight      [2 I, H]             (rows gate|up)
+ *   model.layers.{i}.mlp.down_proj.weight         [H, I]
+ *   model.norm.weight                             [H]
+ *   lm_head.weight                                [V, H]   (absent when tied)
+ */
+typedef struct olm_weight_source {
+    void *ctx;
+    /* Writes the n = prod(shape) fp32 values of tensor `name` into dst. The caller
+     * passes the shape it expects; a source whose tensor has another shape fails
+     * with ONNXLLM_ERR_FORMAT naming the tensor and both shapes. */
+    onnxllm_status (*get)(void *ctx, const char *name, const int64_t *shape, int rank, float *dst,
+                          onnxllm_error *err);
+} olm_weight_source;
+
+typedef enum { OLM_PRECISION_INT4 = 0, OLM_PRECISION_FP32 = 1 } olm_precision;
+typedef enum { OLM_EP_CPU = 0, OLM_EP_CUDA = 1 } olm_target_ep;
+
+typedef struct olm_build_options {
+    olm_precision precision;     /* int4 (MatMulNBits) or fp32 (MatMul) */
+    olm_target_ep ep;            /* cpu: fp32 I/O, accuracy_level 4; cuda: fp16 I/O, no accuracy_level */
+    const char *tokenizer_dir;   /* when set, tokenizer.json/tokenizer_config.json/... copied in */
+    /* Optional progress: called after each layer with (done, total). */
+    void (*progress)(void *user, int done, int total);
+    void *progress_user;
+} olm_build_options;
+
+/* Writes out_dir/{model.onnx, model.onnx.data, genai_config.json[, tokenizer files]}.
+ * Streams one layer at a time: peak memory is about one layer's weights plus the
+ * embedding, never the whole model. Creates out_dir if needed. */
+onnxllm_status olm_phi3_write(const olm_phi3_config *c, const olm_weight_source *w,
+                              const olm_build_options *o, const char *out_dir, onnxllm_error *err);
+
+#endif
