@@ -76,6 +76,19 @@ if [ ! -f "$DEPS/genai/.ok-$GENAI_VER" ]; then
   rm -rf "$DEPS/tmp"; touch "$DEPS/genai/.ok-$GENAI_VER"
 fi
 
+# Optional: ONNX Runtime's CUDA 13 execution provider (same ORT build), for `--ep cuda`.
+# ONNXLLM_CUDA=1 make  →  deps/ort/lib/libonnxruntime_providers_cuda.so (~230 MB).
+CUDA_PKG=com.github.asus4.onnxruntime.linux-x64-gpu
+CUDA_VER=0.4.9
+CUDA_SHA=2b459e0c17f340c92970c10ed86de4f37a3009f93c14053e6ad4334cbb6be412
+if [ "${ONNXLLM_CUDA:-0}" = 1 ] && [ -z "${ORT_ROOT:-}" ] && [ ! -f "$DEPS/ort/.ok-cuda-$CUDA_VER" ]; then
+  tgz=$(fetch $CUDA_PKG $CUDA_VER $CUDA_SHA)
+  rm -rf "$DEPS/tmp"; mkdir -p "$DEPS/tmp"
+  tar xzf "$tgz" -C "$DEPS/tmp" package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so
+  cp "$DEPS/tmp/package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so" "$DEPS/ort/lib/"
+  rm -rf "$DEPS/tmp"; touch "$DEPS/ort/.ok-cuda-$CUDA_VER"
+fi
+
 # Reference tooling (HF tokenizers, Jinja, real tokenizer.json files) for tests.
 if [ -f tools/ref/package-lock.json ]; then
   if [ ! -d tools/ref/node_modules ] || [ tools/ref/package-lock.json -nt tools/ref/node_modules/.ok ]; then
