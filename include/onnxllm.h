@@ -70,6 +70,146 @@ const char *onnxllm_status_name(onnxllm_status s);
  * Engine: model folder, session, KV cache, generation  — src/engine/, src/sampler/
  * ==========================================================================*/
 /* @@ENGINE@@ */
+/*
+ * A model is a loaded folder (genai_config.json + model.onnx): config, ORT
+ * environment and one inference session. It is read-only once loaded and can be
+ * shared by many sequences (each used by one thread at a time).
+ *
+ * A sequence is one conversation: its token ids, its KV cache (allocated once at
+ * max_length tokens) and the logits of its last computed position. Tokens are
+ * "computed" once their KV entries are in the cache; onnxllm_sequence_step()
+ * returns a sampled token that is appended but not yet computed — the next step()
+ * or append() runs it together with whatever follows (one ORT run per token).
+ */
+typedef struct onnxllm_model onnxllm_model;
+typedef struct onnxllm_sequence onnxllm_sequence;
+typedef struct onnxllm_sampler onnxllm_sampler;
+
+typedef struct onnxllm_model_params {
+    int n_threads;       /* ORT intra-op threads; 0 = genai_config's intra_op_num_threads,
+                            else all physical cores */
+    const char *ep;      /* "cpu" or "cuda"; NULL = "cuda" if genai_config lists a cuda
+                            provider, else "cpu" */
+    int device_id;       /* CUDA device (ep "cuda") */
+    int max_length;      /* KV capacity per sequence in tokens (prompt + generated);
+                            0 = min(4096, context_length); must be <= context_length */
+    bool no_shared_kv;   /* true: feed past and receive present as separate tensors
+                            (fallback mode) instead of one shared buffer */
+} onnxllm_model_params;
+
+onnxllm_model_params onnxllm_model_default_params(void);
+
+/* Parses and validates dir/genai_config.json and the files it names, creates the
+ * session and checks its inputs/outputs against the config. Every problem is one
+ * line naming the file and field (ONNXLLM_ERR_IO / _FORMAT / _MISMATCH / _UNSUPPORTED). */
+onnxllm_status onnxllm_model_load(const char *dir, const onnxllm_model_params *params,
+                                  onnxllm_model **out, onnxllm_error *err);
+void onnxllm_model_free(onnxllm_model *m);
+
+const char *onnxllm_model_dir(const onnxllm_model *m);
+const char *onnxllm_model_type(const onnxllm_model *m);          /* genai model.type, e.g. "phi3" */
+const char *onnxllm_model_ep(const onnxllm_model *m);            /* "cpu" or "cuda" */
+int onnxllm_model_vocab_size(const onnxllm_model *m);
+int onnxllm_model_context_length(const onnxllm_model *m);
+int onnxllm_model_max_length(const onnxllm_model *m);            /* effective KV capacity */
+int onnxllm_model_n_threads(const onnxllm_model *m);
+int32_t onnxllm_model_bos(const onnxllm_model *m);
+int32_t onnxllm_model_pad(const onnxllm_model *m);
+/* The eos id list (genai_config model.eos_token_id); *n receives its length. */
+const int32_t *onnxllm_model_eos(const onnxllm_model *m, size_t *n);
+bool onnxllm_model_is_eos(const onnxllm_model *m, int32_t token);
+/* Bytes of weights read per decoded token (all initializers except the embedding
+ * table, of which one row is read) — the numerator of the decode-speed limit. */
+uint64_t onnxllm_model_weight_bytes_per_token(const onnxllm_model *m);
+
+/* ---- sampling ---------------------------------------------------------------
+ * Order (as llama.cpp / HF): penalties → temperature → top-k → top-p → min-p →
+ * draw. Greedy (argmax, no RNG) when temperature <= 0 or top_k == 1. */
+typedef struct onnxllm_sampler_params {
+    float temperature;        /* 1.0; <= 0 → greedy */
+    int top_k;                /* 0 = off (whole vocabulary); 1 = greedy */
+    float top_p;              /* 1.0 = off */
+    float min_p;              /* 0.0 = off: drop tokens with p < min_p * p_max */
+    float repetition_penalty; /* 1.0 = off: logit>0 ? logit/r : logit*r, for tokens seen */
+    float presence_penalty;   /* 0.0 = off: logit -= presence if token seen */
+    float frequency_penalty;  /* 0.0 = off: logit -= frequency * count */
+    int penalty_last_n;       /* window of recent tokens the penalties look at; 0 = all, -1 = none */
+    uint64_t seed;            /* RNG seed; the same seed gives the same tokens */
+} onnxllm_sampler_params;
+
+onnxllm_sampler_params onnxllm_sampler_default_params(void);
+/* Greedy: temperature 0 (all other fields default). */
+onnxllm_sampler_params onnxllm_sampler_greedy_params(void);
+
+/* A sampler owns its RNG state and a vocabulary-sized scratch buffer. */
+onnxllm_status onnxllm_sampler_create(const onnxllm_sampler_params *p, int vocab_size,
+                                      onnxllm_sampler **out, onnxllm_error *err);
+void onnxllm_sampler_free(onnxllm_sampler *s);
+/* Re-seeds the RNG (reproducible restarts). */
+void onnxllm_sampler_reset(onnxllm_sampler *s, uint64_t seed);
+/* Picks a token from n_vocab fp32 logits; history (may be NULL) feeds the penalties.
+ * The logits are not modified. */
+int32_t onnxllm_sampler_sample(onnxllm_sampler *s, const float *logits, int n_vocab,
+                               const int32_t *history, size_t n_history);
+
+/* ---- sequences --------------------------------------------------------------*/
+onnxllm_status onnxllm_sequence_create(onnxllm_model *m, onnxllm_sequence **out, onnxllm_error *err);
+void onnxllm_sequence_free(onnxllm_sequence *s);
+
+/* Appends tokens and computes them (prefill; may be called several times — each
+ * call is one ORT run together with a pending sampled token, if any). Fails with
+ * ONNXLLM_ERR_INVALID_ARGUMENT when the sequence would exceed max_length or an id
+ * is outside [0, vocab). Afterwards the last position's logits are available. */
+onnxllm_status onnxllm_sequence_append(onnxllm_sequence *s, const int32_t *ids, size_t n,
+                                       onnxllm_error *err);
+/* Keeps the first n tokens (n <= length) and drops the rest; the cache is reused
+ * for the kept prefix (the last kept token is recomputed on the next run). */
+onnxllm_status onnxllm_sequence_rewind_to(onnxllm_sequence *s, size_t n, onnxllm_error *err);
+size_t onnxllm_sequence_length(const onnxllm_sequence *s);        /* tokens, incl. pending */
+const int32_t *onnxllm_sequence_tokens(const onnxllm_sequence *s);
+/* fp32 logits [vocab] of the last computed position, or NULL when a token is pending
+ * or nothing was computed yet. */
+const float *onnxllm_sequence_logits(const onnxllm_sequence *s);
+
+/* Computes pending tokens (if any), samples the next token from the last logits,
+ * appends it (pending) and returns it in *token. Fails with INVALID_ARGUMENT when
+ * the sequence is already at max_length. */
+onnxllm_status onnxllm_sequence_step(onnxllm_sequence *s, onnxllm_sampler *smp, int32_t *token,
+                                     onnxllm_error *err);
+
+/* Thread-safe: asks the call running on s (append/step/generate) to stop. It
+ * returns ONNXLLM_ERR_CANCELLED promptly (an ORT run in flight is terminated);
+ * the sequence stays valid: tokens that were not computed are dropped. The flag is
+ * cleared when the next call starts. */
+void onnxllm_sequence_cancel(onnxllm_sequence *s);
+
+/* ---- generation loop ---------------------------------------------------------*/
+/* Called for each generated token (eos included); return false to stop. */
+typedef bool (*onnxllm_token_cb)(int32_t token, void *user);
+
+typedef enum onnxllm_stop_reason {
+    ONNXLLM_STOP_NONE = 0,
+    ONNXLLM_STOP_EOS,        /* an eos id was generated (it is the last token) */
+    ONNXLLM_STOP_MAX_TOKENS, /* max_new_tokens generated */
+    ONNXLLM_STOP_MAX_LENGTH, /* the sequence reached max_length */
+    ONNXLLM_STOP_CALLBACK,   /* on_token returned false */
+    ONNXLLM_STOP_CANCELLED   /* onnxllm_sequence_cancel (status ONNXLLM_ERR_CANCELLED) */
+} onnxllm_stop_reason;
+
+typedef struct onnxllm_generate_result {
+    int n_prompt;            /* pending tokens computed before the first sample (prefill) */
+    int n_generated;         /* tokens generated (passed to on_token) */
+    double prefill_ms;       /* time to first token: prefill run + first sample */
+    double decode_ms;        /* the remaining n_generated - 1 tokens */
+    onnxllm_stop_reason stop;
+} onnxllm_generate_result;
+
+/* Generates up to max_new_tokens tokens after what the sequence holds (append the
+ * prompt first; pending tokens are computed first). Stops on any eos id,
+ * max_new_tokens, max_length, a false from on_token, or cancellation. */
+onnxllm_status onnxllm_generate(onnxllm_sequence *s, const onnxllm_sampler_params *sp,
+                                int max_new_tokens, onnxllm_token_cb on_token, void *user,
+                                onnxllm_generate_result *result, onnxllm_error *err);
 
 /* ============================================================================
  * Chat: templates, tool calls, stop strings           — src/chat/
