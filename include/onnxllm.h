@@ -215,6 +215,114 @@ onnxllm_status onnxllm_generate(onnxllm_sequence *s, const onnxllm_sampler_param
  * Chat: templates, tool calls, stop strings           — src/chat/
  * ==========================================================================*/
 /* @@CHAT@@ */
+/* Chat templates. onnxllm does not embed a Jinja engine: it recognises the
+ * model's template text (tokenizer_config.json "chat_template", or
+ * chat_template.jinja) among the known ones and renders it with a native
+ * renderer that reproduces Jinja2's output (and its errors) byte for byte. */
+typedef enum onnxllm_template_kind {
+    ONNXLLM_TEMPLATE_PHI4 = 1,     /* Phi-4-mini-instruct: <|role|>content<|end|>…, tools in the system turn */
+    ONNXLLM_TEMPLATE_PHI4_NO_EOS,  /* the same without the eos_token branch (seen in some re-uploads) */
+    ONNXLLM_TEMPLATE_PHI3,         /* Phi-3-mini-*-instruct: <|role|>\ncontent<|end|>\n, system/user/assistant only */
+    ONNXLLM_TEMPLATE_PHI35         /* Phi-3.5-mini-instruct: Phi-3 but an empty system message is skipped */
+} onnxllm_template_kind;
+
+typedef struct onnxllm_template onnxllm_template;
+
+/* Loads the chat template of a model folder: MODEL_DIR/chat_template.jinja if present,
+ * else tokenizer_config.json "chat_template" (a string, or a list of {name, template}
+ * from which "default" is taken). eos_token comes from tokenizer_config.json.
+ * An unknown template → ONNXLLM_ERR_UNSUPPORTED ("unsupported chat template").
+ * A folder without any template falls back on genai_config.json: model.type "phi3"
+ * with vocab_size >= 200000 → PHI4, model.type "phi3" otherwise → PHI3 (eos
+ * "<|endoftext|>"); anything else → ONNXLLM_ERR_UNSUPPORTED. */
+onnxllm_status onnxllm_template_load(const char *model_dir, onnxllm_template **out, onnxllm_error *err);
+/* A known template without a folder; eos_token NULL → "<|endoftext|>". */
+onnxllm_status onnxllm_template_builtin(onnxllm_template_kind kind, const char *eos_token, onnxllm_template **out,
+                                        onnxllm_error *err);
+onnxllm_template_kind onnxllm_template_kind_of(const onnxllm_template *t);
+const char *onnxllm_template_name(const onnxllm_template *t); /* "phi4", "phi3", ... */
+const char *onnxllm_template_eos(const onnxllm_template *t);
+void onnxllm_template_free(onnxllm_template *t);
+
+/* One chat message. content NULL renders like JSON null (an error, as in Jinja).
+ * tools: Phi-4 only, a string placed between <|tool|> and <|/tool|> when the
+ * role is "system" (what Hugging Face users pass as json.dumps(tools)); NULL = none. */
+typedef struct onnxllm_chat_message {
+    const char *role;
+    const char *content;
+    const char *tools;
+} onnxllm_chat_message;
+
+/* Renders messages to a prompt string (*out, malloc'd, caller frees).
+ * tools_json: NULL, or a JSON array of tool definitions in OpenAI form
+ * ({"type":"function","function":{name,description,parameters}}), Anthropic form
+ * ({name,description,input_schema}) or plain {name,description,parameters}. For
+ * Phi-4 it is serialised by onnxllm_chat_format_tools and set as the `tools` of
+ * the first system message; when there is no system message, one with empty
+ * content is put first. An empty array means no tools. Templates without tool
+ * support reject non-empty tools (ONNXLLM_ERR_UNSUPPORTED).
+ * Errors the Jinja template raises are ONNXLLM_ERR_INVALID_ARGUMENT naming the
+ * message: missing or null or non-string content/role where the template
+ * concatenates it, `tools` on a system message that is not a string. */
+onnxllm_status onnxllm_chat_render(const onnxllm_template *t, const onnxllm_chat_message *messages, size_t n,
+                                   const char *tools_json, bool add_generation_prompt, char **out,
+                                   onnxllm_error *err);
+/* The same from a JSON array of message objects (any keys; role/content/tools are read
+ * with Jinja's semantics: a missing key is undefined, null is None, etc.). */
+onnxllm_status onnxllm_chat_render_json(const onnxllm_template *t, const char *messages_json,
+                                        const char *tools_json, bool add_generation_prompt, char **out,
+                                        onnxllm_error *err);
+/* Tool definitions → the string Phi-4 expects between <|tool|> and <|/tool|>:
+ * Python json.dumps (separators ", " and ": ", ensure_ascii) of a list of
+ * {"name", "description", "parameters"} objects (keys in that order, absent ones
+ * left out; OpenAI's {"type":"function","function":{…}} is unwrapped, Anthropic's
+ * input_schema becomes parameters). Caller frees *out. */
+onnxllm_status onnxllm_chat_format_tools(const char *tools_json, char **out, onnxllm_error *err);
+
+/* Tool calls in generated text: <|tool_call|>[{"name":…,"arguments":{…}}]<|/tool_call|>.
+ * Parsed leniently: closing tag missing or replaced by <|end|>/<|endoftext|>; no
+ * brackets; a bare object; several comma-separated objects; "arguments" given as a
+ * JSON string or named "parameters"; OpenAI-style {"function":{…}}. A tool_call
+ * segment whose payload is not valid JSON or has an object without a "name" is
+ * kept as text and yields no calls. */
+typedef struct onnxllm_tool_call {
+    char *id;        /* "call_" + 24 random alphanumerics */
+    char *name;
+    char *arguments; /* compact JSON object text ("{}" when absent) */
+} onnxllm_tool_call;
+
+typedef struct onnxllm_tool_calls {
+    onnxllm_tool_call *calls;
+    size_t n;
+    char *content;   /* the text outside the calls, concatenated ("" when none) */
+} onnxllm_tool_calls;
+
+onnxllm_status onnxllm_toolcalls_parse(const char *text, onnxllm_tool_calls *out, onnxllm_error *err);
+void onnxllm_toolcalls_clear(onnxllm_tool_calls *tc); /* frees the fields, zeroes the struct */
+/* OpenAI message.tool_calls: [{"id","type":"function","function":{"name","arguments"}}]. */
+onnxllm_status onnxllm_toolcalls_openai_json(const onnxllm_tool_calls *tc, char **out, onnxllm_error *err);
+/* Anthropic content blocks: [{"type":"text","text"} if content is not blank,
+ * {"type":"tool_use","id":"toolu_…","name","input":{…}}…]. */
+onnxllm_status onnxllm_toolcalls_anthropic_json(const onnxllm_tool_calls *tc, char **out, onnxllm_error *err);
+
+/* Stop strings matched on the text as it streams, across piece boundaries.
+ * Feed each decoded piece; the matcher hands back the text that is safe to show
+ * now and holds back a tail that could be the start of a stop string. On a match
+ * the text before the stop string is handed back, the stop string and anything
+ * after it are dropped, and every later feed hands back nothing. */
+typedef struct onnxllm_stop onnxllm_stop;
+/* stops: n non-empty strings (copied). n == 0 gives a pass-through matcher. */
+onnxllm_status onnxllm_stop_create(const char *const *stops, size_t n, onnxllm_stop **out, onnxllm_error *err);
+/* *emit points into the matcher, valid until the next call on it; *matched is set
+ * to true when a stop string completed in this piece (or earlier). */
+onnxllm_status onnxllm_stop_feed(onnxllm_stop *s, const char *piece, size_t len, const char **emit,
+                                 size_t *emit_len, bool *matched, onnxllm_error *err);
+/* End of generation without a match: hands back the held-back tail. */
+void onnxllm_stop_flush(onnxllm_stop *s, const char **emit, size_t *emit_len);
+/* Index of the stop string that matched, -1 if none. */
+int onnxllm_stop_matched(const onnxllm_stop *s);
+void onnxllm_stop_reset(onnxllm_stop *s);
+void onnxllm_stop_free(onnxllm_stop *s);
 
 /* ============================================================================
  * Download of published models                        — src/pull/

@@ -33,4 +33,10 @@ int cli_report(const char *cmd, const onnxllm_error *err);
 /* Prints "onnxllm CMD: <fmt...>\nTry 'onnxllm CMD --help'." and returns CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- cli_common.c (run, chat, bench, apply-template) ---- */
+/* For getopt_long with opterr = 0 and an optstring starting with ':': call when it
+ * returned '?' or ':'; prints "unrecognized option '--x'" / "option '--x' needs a
+ * value" the cli_usage_error way and returns CLI_USAGE. */
+int cli_bad_option(const char *cmd, int c, char **argv);
+
 #endif
