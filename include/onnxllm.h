@@ -328,6 +328,78 @@ void onnxllm_stop_free(onnxllm_stop *s);
  * Download of published models                        — src/pull/
  * ==========================================================================*/
 /* @@PULL@@ */
+/* `onnxllm pull`: download a folder of a Hugging Face model repository (by default
+ * the CPU int4 folder of microsoft/Phi-4-mini-instruct-onnx) over HTTP(S) with
+ * libcurl. Files go to OUT.partial/NAME.part, are resumed with Range requests,
+ * checked against the repository's metadata (sha256 of LFS files, git blob sha1
+ * and size of the others) and only when every file is verified is OUT.partial
+ * renamed to OUT, so an interrupted pull never leaves an OUT that looks complete. */
+#define ONNXLLM_PULL_DEFAULT_REPO "microsoft/Phi-4-mini-instruct-onnx"
+#define ONNXLLM_PULL_DEFAULT_ENDPOINT "https://huggingface.co"
+
+typedef struct onnxllm_pull_variant {
+    const char *name;        /* "cpu", "gpu" */
+    const char *folder;      /* folder in ONNXLLM_PULL_DEFAULT_REPO */
+    const char *default_dir; /* default local folder, e.g. "models/phi-4-mini-cpu-int4" */
+    const char *description;
+} onnxllm_pull_variant;
+
+/* The known variants (first = default); *count receives their number. */
+const onnxllm_pull_variant *onnxllm_pull_variants(size_t *count);
+/* The variant called `name`, or NULL. */
+const onnxllm_pull_variant *onnxllm_pull_find_variant(const char *name);
+
+typedef enum onnxllm_pull_event {
+    ONNXLLM_PULL_LISTED,        /* listing fetched: file_count, total_size, total_done (already on disk) */
+    ONNXLLM_PULL_FILE_START,    /* file, file_size, file_done (bytes kept from an earlier try) */
+    ONNXLLM_PULL_FILE_PROGRESS, /* bytes arrived */
+    ONNXLLM_PULL_FILE_VERIFIED, /* file complete, size and hash checked; message says which hash */
+    ONNXLLM_PULL_RETRY,         /* transient failure; message says why and when the next try is */
+    ONNXLLM_PULL_DONE           /* out_dir is complete; message says "downloaded" or "up to date" */
+} onnxllm_pull_event;
+
+typedef struct onnxllm_pull_progress {
+    onnxllm_pull_event event;
+    const char *file;            /* path relative to out_dir; NULL for LISTED / DONE */
+    int file_index, file_count;  /* 1-based index of `file` */
+    uint64_t file_done, file_size;
+    uint64_t total_done, total_size;
+    uint64_t session_bytes;      /* bytes received over the network by this call (for speeds) */
+    const char *message;         /* see the events; NULL otherwise */
+} onnxllm_pull_progress;
+
+typedef struct onnxllm_pull_params {
+    const char *endpoint;  /* default: $HF_ENDPOINT, else ONNXLLM_PULL_DEFAULT_ENDPOINT */
+    const char *token;     /* default: $HF_TOKEN (or $HUGGING_FACE_HUB_TOKEN); NULL = anonymous.
+                              Sent as "Authorization: Bearer" to the endpoint's host only,
+                              never to a redirect target on another host (a CDN). */
+    const char *repo;      /* default ONNXLLM_PULL_DEFAULT_REPO */
+    const char *revision;  /* branch, tag or commit; default "main" */
+    int max_retries;       /* per request: consecutive transient failures (connection reset,
+                              timeout, HTTP 5xx/429) retried without progress; default 5 */
+    int retry_delay_ms;    /* first backoff delay, doubled per retry up to 30 s; default 1000 */
+    int connect_timeout_s; /* default 10 */
+    int stall_timeout_s;   /* a transfer that receives nothing for this long is retried; default 60 */
+    bool check_disk_space; /* fail before downloading when the disk cannot hold the rest; default true */
+    void (*progress)(const onnxllm_pull_progress *p, void *user); /* may be NULL */
+    void *progress_user;
+    /* When non-NULL and *cancel becomes nonzero (e.g. from a SIGINT handler) the pull
+     * stops within about a second with ONNXLLM_ERR_CANCELLED, keeping .part files. */
+    const volatile int *cancel;
+} onnxllm_pull_params;
+
+onnxllm_pull_params onnxllm_pull_default_params(void);
+
+/* Downloads every file under `folder` of params->repo ("" = the whole repository) into
+ * out_dir, keeping the paths relative to `folder`. When out_dir already holds every file
+ * with the listed size it succeeds without downloading ("up to date"); when it exists
+ * with other content it fails and leaves it alone. Errors: ONNXLLM_ERR_NETWORK (host
+ * unreachable, HTTP 401/403/404, retries exhausted), ONNXLLM_ERR_CHECKSUM (a file's
+ * hash differs: the file is deleted), ONNXLLM_ERR_IO (disk), ONNXLLM_ERR_FORMAT (bad
+ * listing), ONNXLLM_ERR_CANCELLED. Not thread-safe for the same out_dir (a lock file
+ * makes a second concurrent pull fail). */
+onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxllm_pull_params *params,
+                            onnxllm_error *err);
 
 #ifdef __cplusplus
 }

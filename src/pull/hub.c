@@ -1,0 +1,320 @@
+/* hub.c — what we know about the Hugging Face Hub HTTP API:
+ *   listing  GET {endpoint}/api/models/{repo}/tree/{revision}/{folder}?recursive=true
+ *            → JSON array of {"type":"file"|"directory","path","size","oid",
+ *              "lfs":{"oid":<sha256 hex>,"size","pointerSize"}}, paginated with a
+ *              Link: <...>; rel="next" header;
+ *   file     GET {endpoint}/{repo}/resolve/{revision}/{path} (LFS files redirect to a CDN).
+ * and the variants of microsoft/Phi-4-mini-instruct-onnx that `onnxllm pull` knows. */
+#include "pull/pull.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "common/error.h"
+#include "common/fileio.h"
+
+static const onnxllm_pull_variant variants[] = {
+    {"cpu", "cpu_and_mobile/cpu-int4-rtn-block-32-acc-level-4", "models/phi-4-mini-cpu-int4",
+     "CPU int4 (RTN, block 32, accuracy level 4), about 4.9 GB"},
+    {"gpu", "gpu/gpu-int4-rtn-block-32", "models/phi-4-mini-gpu-int4",
+     "CUDA/DirectML int4 (RTN, block 32), about 3.4 GB; not runnable by onnxllm's CPU engine"},
+};
+
+const onnxllm_pull_variant *onnxllm_pull_variants(size_t *count) {
+    if (count) *count = sizeof variants / sizeof *variants;
+    return variants;
+}
+
+const onnxllm_pull_variant *onnxllm_pull_find_variant(const char *name) {
+    if (!name) return NULL;
+    for (size_t i = 0; i < sizeof variants / sizeof *variants; i++)
+        if (!strcmp(variants[i].name, name)) return &variants[i];
+    return NULL;
+}
+
+/* ---- URLs ----------------------------------------------------------------- */
+
+typedef struct sbuf {
+    char *s;
+    size_t n, cap;
+    bool oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n) {
+    if (b->oom) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 128;
+        while (cap < b->n + n + 1) cap *= 2;
+        char *t = realloc(b->s, cap);
+        if (!t) {
+            b->oom = true;
+            return;
+        }
+        b->s = t;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = 0;
+}
+static void sb_str(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+/* Percent-encodes like Python's urllib.parse.quote: unreserved characters and the
+ * `keep` characters stay. */
+static void sb_quote(sbuf *b, const char *s, const char *keep) {
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned c = *p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+            c == '_' || c == '~' || (keep && strchr(keep, (int)c))) {
+            char ch = (char)c;
+            sb_add(b, &ch, 1);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            sb_add(b, e, 3);
+        }
+    }
+}
+
+static void sb_endpoint(sbuf *b, const onnxllm_pull_params *p) {
+    const char *e = p->endpoint && p->endpoint[0] ? p->endpoint : ONNXLLM_PULL_DEFAULT_ENDPOINT;
+    size_t n = strlen(e);
+    while (n && e[n - 1] == '/') n--;
+    sb_add(b, e, n);
+}
+
+static char *sb_finish(sbuf *b) {
+    if (b->oom) {
+        free(b->s);
+        return NULL;
+    }
+    return b->s;
+}
+
+static const char *rev_of(const onnxllm_pull_params *p) { return p->revision && p->revision[0] ? p->revision : "main"; }
+
+char *olm_hub_tree_url(const onnxllm_pull_params *p, const char *folder) {
+    sbuf b = {0};
+    sb_endpoint(&b, p);
+    sb_str(&b, "/api/models/");
+    sb_str(&b, p->repo);
+    sb_str(&b, "/tree/");
+    sb_quote(&b, rev_of(p), NULL); /* "refs/pr/1" → refs%2Fpr%2F1, as huggingface_hub */
+    while (*folder == '/') folder++;
+    if (*folder) {
+        sb_str(&b, "/");
+        sb_quote(&b, folder, "/");
+        while (b.n && b.s[b.n - 1] == '/') b.s[--b.n] = 0;
+    }
+    sb_str(&b, "?recursive=true&expand=false");
+    return sb_finish(&b);
+}
+
+char *olm_hub_file_url(const onnxllm_pull_params *p, const char *path) {
+    sbuf b = {0};
+    sb_endpoint(&b, p);
+    sb_str(&b, "/");
+    sb_str(&b, p->repo);
+    sb_str(&b, "/resolve/");
+    sb_quote(&b, rev_of(p), NULL);
+    sb_str(&b, "/");
+    sb_quote(&b, path, "/");
+    return sb_finish(&b);
+}
+
+/* ---- listing ---------------------------------------------------------------- */
+
+bool olm_hub_safe_path(const char *rel) {
+    if (!rel || !*rel || *rel == '/') return false;
+    const char *s = rel;
+    for (;;) {
+        const char *slash = strchr(s, '/');
+        size_t n = slash ? (size_t)(slash - s) : strlen(s);
+        if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) return false;
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\') return false;
+        if (!slash) return true;
+        s = slash + 1;
+    }
+}
+
+static bool is_hex(const char *s, size_t n) {
+    if (strlen(s) != n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
+    return true;
+}
+
+typedef struct membuf {
+    char *data;
+    size_t n;
+    bool oom;
+} membuf;
+
+/* The listing of a folder of a few dozen files is a few KB; 64 MB is a sanity bound. */
+static size_t mem_write(char *d, size_t size, size_t n, void *user) {
+    membuf *m = user;
+    size_t len = size * n;
+    if (m->n + len > (64u << 20)) return 0;
+    char *t = realloc(m->data, m->n + len + 1);
+    if (!t) {
+        m->oom = true;
+        return 0;
+    }
+    m->data = t;
+    memcpy(m->data + m->n, d, len);
+    m->n += len;
+    m->data[m->n] = 0;
+    return len;
+}
+
+void olm_hub_listing_free(olm_hub_listing *l) {
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->files[i].path);
+        free(l->files[i].rel);
+    }
+    free(l->files);
+    memset(l, 0, sizeof *l);
+}
+
+/* Adds the "file" entries of one page; `prefix` is "folder/" ("" for the repository). */
+static onnxllm_status add_page(olm_hub_listing *l, const cJSON *arr, const char *prefix, const char *url,
+                               onnxllm_error *err) {
+    if (!cJSON_IsArray(arr)) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: listing is not a JSON array", url);
+    size_t plen = strlen(prefix);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, arr) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
+        const cJSON *path = cJSON_GetObjectItemCaseSensitive(e, "path");
+        if (!cJSON_IsString(type) || !cJSON_IsString(path))
+            return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: listing entry without \"type\"/\"path\" strings", url);
+        if (strcmp(type->valuestring, "file")) continue; /* "directory": its files are listed too */
+        const char *ps = path->valuestring;
+        if (strncmp(ps, prefix, plen))
+            return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: listed file \"%s\" is outside folder \"%.*s\"", url, ps,
+                            (int)(plen ? plen - 1 : 0), prefix);
+        const char *rel = ps + plen;
+        if (!olm_hub_safe_path(rel))
+            return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: unsafe file path \"%s\" in listing", url, ps);
+        const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "size");
+        const cJSON *oid = cJSON_GetObjectItemCaseSensitive(e, "oid");
+        const cJSON *lfs = cJSON_GetObjectItemCaseSensitive(e, "lfs");
+        if (!cJSON_IsNumber(size) || size->valuedouble < 0 || size->valuedouble > 9.0e15)
+            return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: file \"%s\" has no valid \"size\"", url, ps);
+        olm_hub_file f = {0};
+        f.size = (uint64_t)size->valuedouble;
+        if (lfs && !cJSON_IsNull(lfs)) {
+            const cJSON *loid = cJSON_GetObjectItemCaseSensitive(lfs, "oid");
+            const cJSON *lsize = cJSON_GetObjectItemCaseSensitive(lfs, "size");
+            if (!cJSON_IsString(loid) || !is_hex(loid->valuestring, 64))
+                return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: LFS file \"%s\" has no sha256 \"lfs.oid\"", url, ps);
+            memcpy(f.sha256, loid->valuestring, 65);
+            if (cJSON_IsNumber(lsize)) f.size = (uint64_t)lsize->valuedouble; /* the real size, not the pointer's */
+        } else if (cJSON_IsString(oid) && is_hex(oid->valuestring, 40)) {
+            memcpy(f.git_oid, oid->valuestring, 41);
+        }
+        for (size_t i = 0; i < l->n; i++)
+            if (!strcmp(l->files[i].rel, rel))
+                return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: file \"%s\" listed twice", url, ps);
+        olm_hub_file *nf = realloc(l->files, (l->n + 1) * sizeof *nf);
+        if (!nf) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+        l->files = nf;
+        f.path = strdup(ps);
+        f.rel = strdup(rel);
+        if (!f.path || !f.rel) {
+            free(f.path);
+            free(f.rel);
+            return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+        }
+        l->files[l->n++] = f;
+        l->total_size += f.size;
+    }
+    return ONNXLLM_OK;
+}
+
+onnxllm_status olm_hub_list(olm_http *h, const char *folder, olm_hub_listing *out, onnxllm_error *err) {
+    memset(out, 0, sizeof *out);
+    const onnxllm_pull_params *p = h->p;
+    while (*folder == '/') folder++;
+    size_t fl = strlen(folder);
+    while (fl && folder[fl - 1] == '/') fl--;
+    char *prefix = malloc(fl + 2);
+    char *url = olm_hub_tree_url(p, folder);
+    if (!prefix || !url) {
+        free(prefix);
+        free(url);
+        return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    memcpy(prefix, folder, fl);
+    if (fl) prefix[fl++] = '/';
+    prefix[fl] = 0;
+    onnxllm_status st = ONNXLLM_OK;
+    char what[300];
+    snprintf(what, sizeof what, "listing of %s/%s", p->repo, prefix);
+    if (what[strlen(what) - 1] == '/') what[strlen(what) - 1] = 0;
+    for (int page = 0; url && st == ONNXLLM_OK; page++) {
+        if (page >= 1000) {
+            st = olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: more than 1000 pages", what);
+            break;
+        }
+        membuf m = {0};
+        char msg[ONNXLLM_ERROR_MESSAGE_MAX];
+        olm_http_class cls;
+        for (int attempt = 0;; attempt++) {
+            free(m.data);
+            memset(&m, 0, sizeof m);
+            CURLcode rc = olm_http_get(h, url, 0, mem_write, &m);
+            if (m.oom) {
+                cls = OLM_HTTP_FATAL;
+                snprintf(msg, sizeof msg, "out of memory");
+                break;
+            }
+            cls = olm_http_classify(h, rc, url, what, msg, sizeof msg);
+            /* Unreachable at the listing = offline or wrong HF_ENDPOINT: say so at once
+             * instead of retrying (so `make run` falls back to the demo model fast). */
+            if (cls != OLM_HTTP_TRANSIENT || attempt >= p->max_retries) break;
+            int wait_ms = olm_http_retry_delay_ms(h, attempt + 1);
+            char rmsg[ONNXLLM_ERROR_MESSAGE_MAX + 64];
+            snprintf(rmsg, sizeof rmsg, "%s; retrying in %.1f s (try %d of %d)", msg, wait_ms / 1000.0, attempt + 2,
+                     p->max_retries + 1);
+            if (p->progress) {
+                onnxllm_pull_progress ev = {.event = ONNXLLM_PULL_RETRY, .message = rmsg};
+                p->progress(&ev, p->progress_user);
+            }
+            olm_http_sleep(h, wait_ms);
+            if (olm_http_cancelled(h)) {
+                cls = OLM_HTTP_CANCELLED;
+                break;
+            }
+        }
+        if (cls != OLM_HTTP_OK) {
+            free(m.data);
+            st = olm_fail(err,
+                          cls == OLM_HTTP_CANCELLED ? ONNXLLM_ERR_CANCELLED
+                          : strcmp(msg, "out of memory") ? ONNXLLM_ERR_NETWORK
+                                                         : ONNXLLM_ERR_OUT_OF_MEMORY,
+                          "%s", msg);
+            break;
+        }
+        if (page == 0 && h->resp.repo_commit[0])
+            snprintf(out->commit, sizeof out->commit, "%s", h->resp.repo_commit);
+        cJSON *j = NULL;
+        st = olm_parse_json(m.data ? m.data : "", m.n, url, &j, err);
+        free(m.data);
+        if (st == ONNXLLM_OK) st = add_page(out, j, prefix, url, err);
+        cJSON_Delete(j);
+        free(url);
+        url = NULL;
+        if (st == ONNXLLM_OK && h->resp.link_next) {
+            url = h->resp.link_next;
+            h->resp.link_next = NULL;
+        }
+    }
+    free(url);
+    if (st == ONNXLLM_OK && out->n == 0)
+        st = olm_fail(err, ONNXLLM_ERR_NETWORK, "%s@%s: no files under \"%s\"", p->repo, rev_of(p), folder);
+    free(prefix);
+    if (st != ONNXLLM_OK) olm_hub_listing_free(out);
+    return st;
+}

@@ -1,0 +1,310 @@
+/* pull.c — a whole folder: list it, download each file into OUT.partial/, and only
+ * when every file is verified rename OUT.partial to OUT (one atomic rename), with a
+ * manifest (.onnxllm-pull.json) saying what was pulled from where. An interrupted or
+ * failed pull leaves OUT.partial (resumed next time) and never a half-filled OUT. */
+#include "pull/pull.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+
+#include "common/error.h"
+#include "common/fileio.h"
+
+#define MANIFEST_NAME ".onnxllm-pull.json"
+#define LOCK_NAME ".onnxllm-pull.lock"
+
+onnxllm_pull_params onnxllm_pull_default_params(void) {
+    onnxllm_pull_params p;
+    memset(&p, 0, sizeof p);
+    const char *e = getenv("HF_ENDPOINT");
+    p.endpoint = e && *e ? e : ONNXLLM_PULL_DEFAULT_ENDPOINT;
+    const char *t = getenv("HF_TOKEN");
+    if (!t || !*t) t = getenv("HUGGING_FACE_HUB_TOKEN");
+    p.token = t && *t ? t : NULL;
+    p.repo = ONNXLLM_PULL_DEFAULT_REPO;
+    p.revision = "main";
+    p.max_retries = 5;
+    p.retry_delay_ms = 1000;
+    p.connect_timeout_s = 10;
+    p.stall_timeout_s = 60;
+    p.check_disk_space = true;
+    return p;
+}
+
+double olm_monotonic_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static bool valid_repo(const char *r) {
+    if (!r || !*r || r[0] == '/' || strstr(r, "..")) return false;
+    int slashes = 0;
+    for (const char *s = r; *s; s++) {
+        char c = *s;
+        if (c == '/') slashes++;
+        else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                   c == '_' || c == '.'))
+            return false;
+    }
+    return slashes <= 1 && r[strlen(r) - 1] != '/';
+}
+
+static int mkdir_p(char *path) {
+    for (char *s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
+        *s = 0;
+        int r = mkdir(path, 0755), e = errno;
+        *s = '/';
+        if (r != 0 && e != EEXIST) return -1;
+    }
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+static bool dir_is_empty(const char *path) {
+    DIR *d = opendir(path);
+    if (!d) return false;
+    struct dirent *e;
+    bool empty = true;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            empty = false;
+            break;
+        }
+    closedir(d);
+    return empty;
+}
+
+/* Size of dir/rel, or -1. */
+static int64_t file_size_at(const char *dir, const char *rel, const char *suffix) {
+    char *p = malloc(strlen(dir) + strlen(rel) + strlen(suffix) + 2);
+    if (!p) return -1;
+    sprintf(p, "%s/%s%s", dir, rel, suffix);
+    struct stat sb;
+    int64_t r = stat(p, &sb) == 0 && S_ISREG(sb.st_mode) ? (int64_t)sb.st_size : -1;
+    free(p);
+    return r;
+}
+
+static void fsync_dir(const char *path) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+static onnxllm_status write_manifest(const char *staging, const char *folder, const onnxllm_pull_params *p,
+                                     const olm_hub_listing *l, onnxllm_error *err) {
+    cJSON *m = cJSON_CreateObject(), *files = cJSON_CreateArray();
+    char *path = olm_path_join(staging, MANIFEST_NAME);
+    char *text = NULL;
+    onnxllm_status st = ONNXLLM_OK;
+    if (!m || !files || !path) {
+        cJSON_Delete(files);
+        st = olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    cJSON_AddStringToObject(m, "endpoint", p->endpoint);
+    cJSON_AddStringToObject(m, "repo", p->repo);
+    cJSON_AddStringToObject(m, "revision", p->revision);
+    cJSON_AddStringToObject(m, "commit", l->commit);
+    cJSON_AddStringToObject(m, "folder", folder);
+    cJSON_AddItemToObject(m, "files", files);
+    for (size_t i = 0; i < l->n; i++) {
+        cJSON *f = cJSON_CreateObject();
+        if (!f) continue;
+        cJSON_AddStringToObject(f, "path", l->files[i].rel);
+        cJSON_AddNumberToObject(f, "size", (double)l->files[i].size);
+        if (l->files[i].sha256[0]) cJSON_AddStringToObject(f, "sha256", l->files[i].sha256);
+        if (l->files[i].git_oid[0]) cJSON_AddStringToObject(f, "git_oid", l->files[i].git_oid);
+        cJSON_AddItemToArray(files, f);
+    }
+    text = cJSON_Print(m);
+    FILE *fp = text ? fopen(path, "w") : NULL;
+    if (!fp || fputs(text, fp) < 0 || fputc('\n', fp) == EOF || fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
+        st = olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+        if (fp) fclose(fp);
+        goto done;
+    }
+    if (fclose(fp) != 0) st = olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+done:
+    free(text);
+    free(path);
+    cJSON_Delete(m);
+    return st;
+}
+
+/* OUT exists: it is "up to date" when it holds every listed file with its size. */
+static onnxllm_status check_existing(const char *out, const olm_hub_listing *l, bool *complete, onnxllm_error *err) {
+    *complete = false;
+    struct stat sb;
+    if (stat(out, &sb) != 0) return ONNXLLM_OK;
+    if (!S_ISDIR(sb.st_mode)) return olm_fail(err, ONNXLLM_ERR_IO, "%s exists and is not a folder", out);
+    if (dir_is_empty(out)) return ONNXLLM_OK;
+    for (size_t i = 0; i < l->n; i++) {
+        int64_t s = file_size_at(out, l->files[i].rel, "");
+        if (s < 0)
+            return olm_fail(err, ONNXLLM_ERR_IO,
+                            "%s exists but has no %s: it is not this model; remove it or choose another -o", out,
+                            l->files[i].rel);
+        if ((uint64_t)s != l->files[i].size)
+            return olm_fail(err, ONNXLLM_ERR_IO,
+                            "%s exists but its %s has %" PRId64 " bytes, not %" PRIu64
+                            " (changed upstream?); remove it or choose another -o",
+                            out, l->files[i].rel, s, l->files[i].size);
+    }
+    *complete = true;
+    return ONNXLLM_OK;
+}
+
+onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxllm_pull_params *params,
+                            onnxllm_error *err) {
+    onnxllm_pull_params p = params ? *params : onnxllm_pull_default_params();
+    if (!p.endpoint || !*p.endpoint) p.endpoint = ONNXLLM_PULL_DEFAULT_ENDPOINT;
+    if (!p.repo || !*p.repo) p.repo = ONNXLLM_PULL_DEFAULT_REPO;
+    if (!p.revision || !*p.revision) p.revision = "main";
+    if (p.max_retries < 0) p.max_retries = 0;
+    if (!folder) folder = "";
+    if (!out_dir || !*out_dir) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "no output folder given");
+    if (!valid_repo(p.repo))
+        return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "invalid repository id \"%s\" (expected OWNER/NAME)", p.repo);
+    if (strncmp(p.endpoint, "http://", 7) && strncmp(p.endpoint, "https://", 8))
+        return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "invalid endpoint \"%s\" (expected http:// or https://)",
+                        p.endpoint);
+    {
+        const char *f = folder;
+        while (*f == '/') f++;
+        char tmp[1024];
+        snprintf(tmp, sizeof tmp, "%s", f);
+        size_t n = strlen(tmp);
+        while (n && tmp[n - 1] == '/') tmp[--n] = 0;
+        if (n && !olm_hub_safe_path(tmp))
+            return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "invalid folder \"%s\"", folder);
+    }
+
+    size_t ol = strlen(out_dir);
+    while (ol > 1 && out_dir[ol - 1] == '/') ol--;
+    char *out = malloc(ol + 1), *staging = malloc(ol + sizeof ".partial"), *lock_path = NULL;
+    olm_http h = {0};
+    olm_hub_listing l = {0};
+    int lock_fd = -1;
+    onnxllm_status st = ONNXLLM_OK;
+    if (!out || !staging) {
+        st = olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    memcpy(out, out_dir, ol);
+    out[ol] = 0;
+    sprintf(staging, "%s.partial", out);
+
+    if ((st = olm_http_init(&h, &p, err)) != ONNXLLM_OK) goto done;
+    if ((st = olm_hub_list(&h, folder, &l, err)) != ONNXLLM_OK) goto done;
+
+    olm_pull_state ps = {.http = &h, .p = &p};
+    ps.prog.file_count = (int)l.n;
+    ps.prog.total_size = l.total_size;
+
+    bool complete = false;
+    if ((st = check_existing(out, &l, &complete, err)) != ONNXLLM_OK) goto done;
+    if (complete) {
+        ps.prog.total_done = l.total_size;
+        char msg[ONNXLLM_ERROR_MESSAGE_MAX];
+        snprintf(msg, sizeof msg, "up to date: %s holds all %zu files", out, l.n);
+        olm_pull_report(&ps, ONNXLLM_PULL_DONE, msg);
+        goto done;
+    }
+
+    if (mkdir_p(staging) != 0) {
+        st = olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot create folder: %s", staging, strerror(errno));
+        goto done;
+    }
+    /* One pull per folder at a time: a second one would write the same .part files. */
+    lock_path = olm_path_join(staging, LOCK_NAME);
+    lock_fd = lock_path ? open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+    if (lock_fd < 0) {
+        st = olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot create: %s", lock_path ? lock_path : staging, strerror(errno));
+        goto done;
+    }
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        st = olm_fail(err, ONNXLLM_ERR_IO, "another onnxllm pull is writing %s; wait for it or stop it", staging);
+        goto done;
+    }
+
+    /* What is already there (verified files, .part prefixes) and what is left. */
+    uint64_t present = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        int64_t s = file_size_at(staging, l.files[i].rel, "");
+        if (s < 0 || (uint64_t)s != l.files[i].size) s = file_size_at(staging, l.files[i].rel, ".part");
+        if (s > 0) present += (uint64_t)s < l.files[i].size ? (uint64_t)s : l.files[i].size;
+    }
+    if (p.check_disk_space) {
+        struct statvfs vfs;
+        uint64_t need = l.total_size - present + (16u << 20);
+        if (statvfs(staging, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < need) {
+            char a[32], b[32];
+            olm_fmt_bytes(need, a, sizeof a);
+            olm_fmt_bytes((uint64_t)vfs.f_bavail * vfs.f_frsize, b, sizeof b);
+            st = olm_fail(err, ONNXLLM_ERR_IO, "not enough disk space for %s: %s needed, %s free", staging, a, b);
+            goto done;
+        }
+    }
+    ps.prog.total_done = present;
+    olm_pull_report(&ps, ONNXLLM_PULL_LISTED, l.commit[0] ? l.commit : NULL);
+    ps.prog.total_done = 0;
+
+    for (size_t i = 0; i < l.n; i++) {
+        ps.prog.file_index = (int)i + 1;
+        if ((st = olm_download_file(&ps, &l.files[i], staging, err)) != ONNXLLM_OK) goto done;
+        ps.prog.total_done = ps.done_before_file + l.files[i].size;
+    }
+    ps.prog.file = NULL;
+    ps.prog.file_index = 0;
+
+    if ((st = write_manifest(staging, folder, &p, &l, err)) != ONNXLLM_OK) goto done;
+    unlink(lock_path);
+    close(lock_fd);
+    lock_fd = -1;
+    fsync_dir(staging);
+    /* The one step that makes OUT appear, complete (an empty OUT is replaced). */
+    if (rename(staging, out) != 0) {
+        st = olm_fail(err, ONNXLLM_ERR_IO, "cannot rename %s to %s: %s", staging, out, strerror(errno));
+        goto done;
+    }
+    {
+        char *slash = strrchr(out, '/');
+        if (slash && slash != out) {
+            *slash = 0;
+            fsync_dir(out);
+            *slash = '/';
+        } else {
+            fsync_dir(".");
+        }
+    }
+    {
+        char msg[ONNXLLM_ERROR_MESSAGE_MAX], sz[32];
+        olm_fmt_bytes(l.total_size, sz, sizeof sz);
+        snprintf(msg, sizeof msg, "downloaded %zu files (%s) into %s", l.n, sz, out);
+        ps.prog.total_done = l.total_size;
+        olm_pull_report(&ps, ONNXLLM_PULL_DONE, msg);
+    }
+
+done:
+    if (lock_fd >= 0) close(lock_fd);
+    free(lock_path);
+    olm_hub_listing_free(&l);
+    olm_http_free(&h);
+    free(staging);
+    free(out);
+    return st;
+}
