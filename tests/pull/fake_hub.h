@@ -1,0 +1,70 @@
+/* fake_hub.h — a local stand-in for the Hugging Face Hub, for the pull tests.
+ *
+ * libmicrohttpd on 127.0.0.1 with an ephemeral port, serving one repository:
+ *   GET /api/models/{repo}/tree/main/{folder}?recursive=true   listing JSON (paginated on demand)
+ *   GET /{repo}/resolve/main/{path}                            file (Range: bytes=N-), or a 302
+ *   GET /cdn/{path}                                            redirect target
+ * Knobs make it misbehave the ways the real network does (cut connections, 500s, ignored
+ * ranges, wrong metadata); a log records what clients asked for. */
+#ifndef FAKE_HUB_H
+#define FAKE_HUB_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define FAKE_MAX_FILES 8
+#define FAKE_MAX_LOG 64
+
+typedef struct fake_file {
+    char path[600]; /* in the repository */
+    unsigned char *data;
+    size_t size;
+    bool lfs;
+    char sha256[65];
+    char git_oid[41];
+} fake_file;
+
+typedef struct fake_hub {
+    struct MHD_Daemon *d;
+    int port;
+    char base[64]; /* "http://127.0.0.1:PORT" */
+    char repo[128];
+    fake_file files[FAKE_MAX_FILES];
+    int nfiles;
+    pthread_mutex_t mu;
+
+    /* knobs: set between pulls */
+    char cut_path[256]; /* cut the body of this file ... */
+    long cut_after;     /* ... after this many bytes of a response ... */
+    int cut_times;      /* ... for this many responses */
+    bool ignore_range;  /* answer 200 with the whole file to a Range request */
+    int fail500_times;  /* next N file requests get HTTP 500 */
+    int redirect;       /* 0: serve directly, 1: 302 to /cdn/ (same host), 2: 302 to localhost:PORT/cdn/ */
+    bool wrong_sha;     /* list a wrong sha256 for the first LFS file of the folder */
+    bool wrong_git_oid; /* list a wrong git oid for the first non-LFS file */
+    int page_size;      /* >0: paginate the listing with Link rel="next" */
+    bool unsafe_path;   /* add "../evil" to the listing */
+    int slow_ms;        /* sleep this long per 16 kB block of file bodies */
+
+    /* log */
+    int n_tree, n_file, n_cdn, n_500;
+    char ranges[FAKE_MAX_LOG][48]; /* Range header of each file/cdn request ("" = none) */
+    int n_ranges;
+    char auth_tree[160];  /* Authorization of the last listing request */
+    char auth_file[160];  /* ... of the last /resolve/ request */
+    char auth_cdn[160];   /* ... of the last /cdn/ request */
+} fake_hub;
+
+/* Starts the server with repo `repo` holding the default files under `folder` (and a
+ * README.md at the root). Returns 0 on success. */
+int fake_hub_start(fake_hub *h, const char *repo, const char *folder);
+void fake_hub_stop(fake_hub *h);
+/* Resets knobs and log. */
+void fake_hub_reset(fake_hub *h);
+/* The file at `path` in the repository, or NULL. */
+const fake_file *fake_hub_file(const fake_hub *h, const char *path);
+/* True when some request carried "Range: bytes=<from>-". */
+bool fake_hub_saw_range(fake_hub *h, long from);
+
+#endif
