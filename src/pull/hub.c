@@ -233,6 +233,83 @@ static onnxllm_status add_page(olm_hub_listing *l, const cJSON *arr, const char 
     return ONNXLLM_OK;
 }
 
+/* GET url into a parsed JSON value, retrying transient failures. An unreachable host
+ * is reported at once, not retried: that is offline or a wrong HF_ENDPOINT, and the
+ * caller (`make run`) wants to know fast. The response headers stay in h->resp. */
+static onnxllm_status get_json(olm_http *h, const char *url, const char *what, cJSON **out, onnxllm_error *err) {
+    const onnxllm_pull_params *p = h->p;
+    membuf m = {0};
+    char msg[ONNXLLM_ERROR_MESSAGE_MAX];
+    olm_http_class cls;
+    *out = NULL;
+    for (int attempt = 0;; attempt++) {
+        free(m.data);
+        memset(&m, 0, sizeof m);
+        CURLcode rc = olm_http_get(h, url, 0, mem_write, &m);
+        if (m.oom) {
+            free(m.data);
+            return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+        }
+        cls = olm_http_classify(h, rc, url, what, msg, sizeof msg);
+        if (cls != OLM_HTTP_TRANSIENT || attempt >= p->max_retries) break;
+        int wait_ms = olm_http_retry_delay_ms(h, attempt + 1);
+        char rmsg[ONNXLLM_ERROR_MESSAGE_MAX + 64];
+        snprintf(rmsg, sizeof rmsg, "%s; retrying in %.1f s (try %d of %d)", msg, wait_ms / 1000.0, attempt + 2,
+                 p->max_retries + 1);
+        if (p->progress) {
+            onnxllm_pull_progress ev = {.event = ONNXLLM_PULL_RETRY, .message = rmsg};
+            p->progress(&ev, p->progress_user);
+        }
+        if (!olm_http_sleep(h, wait_ms)) {
+            cls = OLM_HTTP_CANCELLED;
+            snprintf(msg, sizeof msg, "interrupted");
+            break;
+        }
+    }
+    if (cls != OLM_HTTP_OK) {
+        free(m.data);
+        if (cls == OLM_HTTP_TRANSIENT && p->max_retries > 0)
+            return olm_fail(err, ONNXLLM_ERR_NETWORK, "%s (gave up after %d tries)", msg, p->max_retries + 1);
+        return olm_fail(err, cls == OLM_HTTP_CANCELLED ? ONNXLLM_ERR_CANCELLED : ONNXLLM_ERR_NETWORK, "%s", msg);
+    }
+    onnxllm_status st = olm_parse_json(m.data ? m.data : "", m.n, url, out, err);
+    free(m.data);
+    return st;
+}
+
+static bool is_commit_id(const char *s) { return is_hex(s, 40); }
+
+onnxllm_status olm_hub_resolve_commit(olm_http *h, char commit[41], onnxllm_error *err) {
+    const onnxllm_pull_params *p = h->p;
+    const char *rev = rev_of(p);
+    if (is_commit_id(rev)) {
+        memcpy(commit, rev, 41);
+        return ONNXLLM_OK;
+    }
+    sbuf b = {0};
+    sb_endpoint(&b, p);
+    sb_str(&b, "/api/models/");
+    sb_str(&b, p->repo);
+    sb_str(&b, "/revision/");
+    sb_quote(&b, rev, NULL);
+    char *url = sb_finish(&b);
+    if (!url) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    char what[300];
+    snprintf(what, sizeof what, "revision %s of %s", rev, p->repo);
+    cJSON *j = NULL;
+    onnxllm_status st = get_json(h, url, what, &j, err);
+    if (st == ONNXLLM_OK) {
+        const cJSON *sha = cJSON_GetObjectItemCaseSensitive(j, "sha");
+        if (cJSON_IsString(sha) && is_commit_id(sha->valuestring))
+            memcpy(commit, sha->valuestring, 41);
+        else
+            st = olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: no commit id (\"sha\") in the answer", url);
+    }
+    cJSON_Delete(j);
+    free(url);
+    return st;
+}
+
 onnxllm_status olm_hub_list(olm_http *h, const char *folder, olm_hub_listing *out, onnxllm_error *err) {
     memset(out, 0, sizeof *out);
     const onnxllm_pull_params *p = h->p;
@@ -258,50 +335,10 @@ onnxllm_status olm_hub_list(olm_http *h, const char *folder, olm_hub_listing *ou
             st = olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: more than 1000 pages", what);
             break;
         }
-        membuf m = {0};
-        char msg[ONNXLLM_ERROR_MESSAGE_MAX];
-        olm_http_class cls;
-        for (int attempt = 0;; attempt++) {
-            free(m.data);
-            memset(&m, 0, sizeof m);
-            CURLcode rc = olm_http_get(h, url, 0, mem_write, &m);
-            if (m.oom) {
-                cls = OLM_HTTP_FATAL;
-                snprintf(msg, sizeof msg, "out of memory");
-                break;
-            }
-            cls = olm_http_classify(h, rc, url, what, msg, sizeof msg);
-            /* Unreachable at the listing = offline or wrong HF_ENDPOINT: say so at once
-             * instead of retrying (so `make run` falls back to the demo model fast). */
-            if (cls != OLM_HTTP_TRANSIENT || attempt >= p->max_retries) break;
-            int wait_ms = olm_http_retry_delay_ms(h, attempt + 1);
-            char rmsg[ONNXLLM_ERROR_MESSAGE_MAX + 64];
-            snprintf(rmsg, sizeof rmsg, "%s; retrying in %.1f s (try %d of %d)", msg, wait_ms / 1000.0, attempt + 2,
-                     p->max_retries + 1);
-            if (p->progress) {
-                onnxllm_pull_progress ev = {.event = ONNXLLM_PULL_RETRY, .message = rmsg};
-                p->progress(&ev, p->progress_user);
-            }
-            olm_http_sleep(h, wait_ms);
-            if (olm_http_cancelled(h)) {
-                cls = OLM_HTTP_CANCELLED;
-                break;
-            }
-        }
-        if (cls != OLM_HTTP_OK) {
-            free(m.data);
-            st = olm_fail(err,
-                          cls == OLM_HTTP_CANCELLED ? ONNXLLM_ERR_CANCELLED
-                          : strcmp(msg, "out of memory") ? ONNXLLM_ERR_NETWORK
-                                                         : ONNXLLM_ERR_OUT_OF_MEMORY,
-                          "%s", msg);
-            break;
-        }
-        if (page == 0 && h->resp.repo_commit[0])
-            snprintf(out->commit, sizeof out->commit, "%s", h->resp.repo_commit);
         cJSON *j = NULL;
-        st = olm_parse_json(m.data ? m.data : "", m.n, url, &j, err);
-        free(m.data);
+        st = get_json(h, url, what, &j, err);
+        if (st == ONNXLLM_OK && page == 0 && h->resp.repo_commit[0])
+            snprintf(out->commit, sizeof out->commit, "%s", h->resp.repo_commit);
         if (st == ONNXLLM_OK) st = add_page(out, j, prefix, url, err);
         cJSON_Delete(j);
         free(url);

@@ -104,8 +104,8 @@ static void fsync_dir(const char *path) {
     }
 }
 
-static onnxllm_status write_manifest(const char *staging, const char *folder, const onnxllm_pull_params *p,
-                                     const olm_hub_listing *l, onnxllm_error *err) {
+static onnxllm_status write_manifest(const char *staging, const char *folder, const char *rev_name,
+                                     const onnxllm_pull_params *p, const olm_hub_listing *l, onnxllm_error *err) {
     cJSON *m = cJSON_CreateObject(), *files = cJSON_CreateArray();
     char *path = olm_path_join(staging, MANIFEST_NAME);
     char *text = NULL;
@@ -117,7 +117,7 @@ static onnxllm_status write_manifest(const char *staging, const char *folder, co
     }
     cJSON_AddStringToObject(m, "endpoint", p->endpoint);
     cJSON_AddStringToObject(m, "repo", p->repo);
-    cJSON_AddStringToObject(m, "revision", p->revision);
+    cJSON_AddStringToObject(m, "revision", rev_name);
     cJSON_AddStringToObject(m, "commit", l->commit);
     cJSON_AddStringToObject(m, "folder", folder);
     cJSON_AddItemToObject(m, "files", files);
@@ -209,7 +209,13 @@ onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxl
     sprintf(staging, "%s.partial", out);
 
     if ((st = olm_http_init(&h, &p, err)) != ONNXLLM_OK) goto done;
+    /* Pin the branch to a commit: every later request names the commit. */
+    char commit[41];
+    const char *rev_name = p.revision;
+    if ((st = olm_hub_resolve_commit(&h, commit, err)) != ONNXLLM_OK) goto done;
+    p.revision = commit;
     if ((st = olm_hub_list(&h, folder, &l, err)) != ONNXLLM_OK) goto done;
+    snprintf(l.commit, sizeof l.commit, "%s", commit);
 
     olm_pull_state ps = {.http = &h, .p = &p};
     ps.prog.file_count = (int)l.n;
@@ -271,7 +277,7 @@ onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxl
     ps.prog.file = NULL;
     ps.prog.file_index = 0;
 
-    if ((st = write_manifest(staging, folder, &p, &l, err)) != ONNXLLM_OK) goto done;
+    if ((st = write_manifest(staging, folder, rev_name, &p, &l, err)) != ONNXLLM_OK) goto done;
     unlink(lock_path);
     close(lock_fd);
     lock_fd = -1;

@@ -87,6 +87,11 @@ typedef struct olm_hub_listing {
     char commit[64]; /* X-Repo-Commit of the listing, "" if the server did not say */
 } olm_hub_listing;
 
+/* The commit id p->revision points to now (GET /api/models/{repo}/revision/{rev} →
+ * "sha"), so that the listing and every file come from one snapshot even if the branch
+ * moves during a long download. A 40-hex revision is taken as is. */
+onnxllm_status olm_hub_resolve_commit(olm_http *h, char commit[41], onnxllm_error *err);
+
 /* Lists the files under `folder` of p->repo at p->revision (following Link rel="next"
  * pages). Rejects unsafe paths (absolute, "..", empty components, control characters). */
 onnxllm_status olm_hub_list(olm_http *h, const char *folder, olm_hub_listing *out, onnxllm_error *err);

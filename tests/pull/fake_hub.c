@@ -60,7 +60,7 @@ void fake_hub_reset(fake_hub *h) {
     h->page_size = 0;
     h->unsafe_path = false;
     h->slow_ms = 0;
-    h->n_tree = h->n_file = h->n_cdn = h->n_500 = h->n_ranges = 0;
+    h->n_tree = h->n_file = h->n_cdn = h->n_500 = h->n_ranges = h->n_revision = h->n_unpinned = 0;
     h->auth_tree[0] = h->auth_file[0] = h->auth_cdn[0] = 0;
     pthread_mutex_unlock(&h->mu);
 }
@@ -212,11 +212,10 @@ static enum MHD_Result serve_tree(fake_hub *h, struct MHD_Connection *c, const c
     for (int i = 0; i < n; i++) free(entries[i]);
     struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(r, "Content-Type", "application/json");
-    MHD_add_response_header(r, "X-Repo-Commit", "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678");
     if (end < n) {
         char link[512];
-        snprintf(link, sizeof link, "<%s/api/models/%s/tree/main/%s?recursive=true&cursor=%d>; rel=\"next\"", h->base,
-                 h->repo, folder, end);
+        snprintf(link, sizeof link, "<%s/api/models/%s/tree/%s/%s?recursive=true&cursor=%d>; rel=\"next\"", h->base,
+                 h->repo, FAKE_COMMIT, folder, end);
         MHD_add_response_header(r, "Link", link);
     }
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
@@ -236,26 +235,47 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     (void)version, (void)upload, (void)upload_size, (void)con_cls;
     fake_hub *h = cls;
     if (strcmp(method, "GET")) return send_text(c, 405, "GET only", NULL, NULL);
-    char tree_prefix[300], resolve_prefix[300];
-    snprintf(tree_prefix, sizeof tree_prefix, "/api/models/%s/tree/main", h->repo);
-    snprintf(resolve_prefix, sizeof resolve_prefix, "/%s/resolve/main/", h->repo);
-    size_t tl = strlen(tree_prefix), rl = strlen(resolve_prefix);
+    char api_prefix[300], rev_prefix[300], resolve_prefix[300];
+    snprintf(api_prefix, sizeof api_prefix, "/api/models/%s/", h->repo);
+    snprintf(rev_prefix, sizeof rev_prefix, "/%s/resolve/", h->repo);
+    snprintf(resolve_prefix, sizeof resolve_prefix, "%s", rev_prefix);
+    size_t al = strlen(api_prefix), rl = strlen(resolve_prefix);
 
     if (!strncmp(url, "/api/models/", 12)) {
-        pthread_mutex_lock(&h->mu);
-        h->n_tree++;
-        pthread_mutex_unlock(&h->mu);
         log_auth(h, c, h->auth_tree, sizeof h->auth_tree);
-        if (strncmp(url, tree_prefix, tl) || (url[tl] && url[tl] != '/'))
+        if (strncmp(url, api_prefix, al))
             /* The Hub answers an unknown (or private) repository with 401 + RepoNotFound. */
             return send_text(c, 401, "{\"error\":\"Repository not found\"}", "X-Error-Code", "RepoNotFound");
-        return serve_tree(h, c, url[tl] ? url + tl + 1 : "");
+        const char *rest = url + al;
+        if (!strncmp(rest, "revision/", 9)) {
+            pthread_mutex_lock(&h->mu);
+            h->n_revision++;
+            pthread_mutex_unlock(&h->mu);
+            if (strcmp(rest + 9, "main") && strcmp(rest + 9, FAKE_COMMIT))
+                return send_text(c, 404, "{\"error\":\"Invalid rev id\"}", "X-Error-Code", "RevisionNotFound");
+            char body[200];
+            snprintf(body, sizeof body, "{\"id\":\"%s\",\"sha\":\"%s\",\"siblings\":[]}", h->repo, FAKE_COMMIT);
+            return send_text(c, 200, body, "Content-Type", "application/json");
+        }
+        if (!strncmp(rest, "tree/", 5)) {
+            rest += 5;
+            pthread_mutex_lock(&h->mu);
+            h->n_tree++;
+            if (strncmp(rest, FAKE_COMMIT, 40)) h->n_unpinned++;
+            pthread_mutex_unlock(&h->mu);
+            const char *slash = strchr(rest, '/');
+            return serve_tree(h, c, slash ? slash + 1 : "");
+        }
+        return send_text(c, 404, "{\"error\":\"not found\"}", NULL, NULL);
     }
     if (!strncmp(url, resolve_prefix, rl)) {
         log_auth(h, c, h->auth_file, sizeof h->auth_file);
-        const fake_file *f = fake_hub_file(h, url + rl);
+        const char *rest = url + rl;
+        const char *slash = strchr(rest, '/');
+        const fake_file *f = slash ? fake_hub_file(h, slash + 1) : NULL;
         pthread_mutex_lock(&h->mu);
         h->n_file++;
+        if (strncmp(rest, FAKE_COMMIT "/", 41)) h->n_unpinned++;
         bool fail = h->fail500_times > 0;
         if (fail) h->fail500_times--, h->n_500++;
         int redirect = h->redirect;

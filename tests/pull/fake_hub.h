@@ -1,8 +1,9 @@
 /* fake_hub.h — a local stand-in for the Hugging Face Hub, for the pull tests.
  *
  * libmicrohttpd on 127.0.0.1 with an ephemeral port, serving one repository:
- *   GET /api/models/{repo}/tree/main/{folder}?recursive=true   listing JSON (paginated on demand)
- *   GET /{repo}/resolve/main/{path}                            file (Range: bytes=N-), or a 302
+ *   GET /api/models/{repo}/revision/main                       {"sha": FAKE_COMMIT}
+ *   GET /api/models/{repo}/tree/{rev}/{folder}?recursive=true  listing JSON (paginated on demand)
+ *   GET /{repo}/resolve/{rev}/{path}                           file (Range: bytes=N-), or a 302
  *   GET /cdn/{path}                                            redirect target
  * Knobs make it misbehave the ways the real network does (cut connections, 500s, ignored
  * ranges, wrong metadata); a log records what clients asked for. */
@@ -15,6 +16,7 @@
 
 #define FAKE_MAX_FILES 8
 #define FAKE_MAX_LOG 64
+#define FAKE_COMMIT "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678" /* what "main" points to */
 
 typedef struct fake_file {
     char path[600]; /* in the repository */
@@ -48,7 +50,8 @@ typedef struct fake_hub {
     int slow_ms;        /* sleep this long per 16 kB block of file bodies */
 
     /* log */
-    int n_tree, n_file, n_cdn, n_500;
+    int n_revision, n_tree, n_file, n_cdn, n_500;
+    int n_unpinned; /* listing / file requests that named "main" instead of the commit */
     char ranges[FAKE_MAX_LOG][48]; /* Range header of each file/cdn request ("" = none) */
     int n_ranges;
     char auth_tree[160];  /* Authorization of the last listing request */

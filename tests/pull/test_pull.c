@@ -261,7 +261,21 @@ TEST(full_pull_then_up_to_date) {
     CHECK(ev.monotonic);
     CHECK(strstr(ev.done_msg, "downloaded 5 files") != NULL);
     CHECK_EQ_INT(hub.n_file, 5);
+    CHECK_EQ_INT(hub.n_revision, 1);
+    CHECK_EQ_INT(hub.n_unpinned, 0); /* listing and files named the commit, not "main" */
     CHECK(!fake_hub_saw_range(&hub, 0));
+    char *manifest = NULL;
+    size_t mlen = 0;
+    snprintf(path, sizeof path, "%s/.onnxllm-pull.json", out);
+    FILE *mf = fopen(path, "r");
+    if (mf) {
+        manifest = calloc(1, 4096);
+        mlen = fread(manifest, 1, 4095, mf);
+        fclose(mf);
+    }
+    CHECK(mlen > 0 && strstr(manifest, "\"commit\":\t\"" FAKE_COMMIT "\"") != NULL);
+    CHECK(mlen > 0 && strstr(manifest, "\"revision\":\t\"main\"") != NULL);
+    free(manifest);
 
     /* Again: nothing is downloaded. */
     fake_hub_reset(&hub);
@@ -389,6 +403,16 @@ TEST(missing_repo_and_file_errors) {
     CHECK(strstr(err.message, "HF_TOKEN") != NULL);
     CHECK_EQ_INT(ev.retries, 0);
     CHECK(!exists(out));
+
+    p = params(&ev);
+    p.revision = "v9";
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_ERR_NETWORK);
+    CHECK(strstr(err.message, "revision not found: v9 of org/model") != NULL);
+
+    p = params(&ev);
+    p.revision = FAKE_COMMIT; /* a commit id is used as is */
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_OK);
+    CHECK_EQ_INT(hub.n_revision, 1);
 
     p = params(&ev);
     p.repo = "not a repo";
