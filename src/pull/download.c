@@ -167,6 +167,7 @@ static int mkdirs_for(char *path) {
 static bool rehash_prefix(dl *x, uint64_t n, char *buf, size_t bufsize) {
     if (lseek(x->fd, 0, SEEK_SET) != 0) return false;
     while (n) {
+        if (olm_http_cancelled(x->st->http)) return false; /* re-hashing 5 GB takes seconds */
         size_t want = n < bufsize ? (size_t)n : bufsize;
         ssize_t r = read(x->fd, buf, want);
         if (r < 0 && errno == EINTR) continue;
@@ -250,7 +251,11 @@ onnxllm_status olm_download_file(olm_pull_state *st, const olm_hub_file *f, cons
         }
         hash_reset(&x);
         if (x.offset && !rehash_prefix(&x, x.offset, buf, REHASH_BUF)) {
-            ret = olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot read back: %s", part, strerror(errno));
+            if (olm_http_cancelled(h))
+                ret = olm_fail(err, ONNXLLM_ERR_CANCELLED, "interrupted; partial files kept in %s for the next pull",
+                               staging_dir);
+            else
+                ret = olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot read back: %s", part, strerror(errno));
             close(x.fd);
             goto done;
         }

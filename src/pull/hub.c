@@ -18,7 +18,7 @@ static const onnxllm_pull_variant variants[] = {
     {"cpu", "cpu_and_mobile/cpu-int4-rtn-block-32-acc-level-4", "models/phi-4-mini-cpu-int4",
      "CPU int4 (RTN, block 32, accuracy level 4), about 4.9 GB"},
     {"gpu", "gpu/gpu-int4-rtn-block-32", "models/phi-4-mini-gpu-int4",
-     "CUDA/DirectML int4 (RTN, block 32), about 3.4 GB; not runnable by onnxllm's CPU engine"},
+     "CUDA int4 (RTN, block 32, fp16 activations and KV cache), about 3.4 GB; made for GPUs"},
 };
 
 const onnxllm_pull_variant *onnxllm_pull_variants(size_t *count) {
