@@ -1,0 +1,105 @@
+/* engine.h — internal structures shared by the engine's files.
+ *
+ *   genai_config.c  genai_config.json → olm_genai_config
+ *   onnx_scan.c     model.onnx initializers: external data present + weight bytes
+ *   session.c       ORT environment, session options, providers, I/O checks
+ *   model.c         onnxllm_model: load = config + scan + session; accessors
+ *   kvcache.c       per-sequence KV tensors (shared past/present buffer or fallback)
+ *   sequence.c      onnxllm_sequence: tokens, one ORT run per call, rewind, cancel
+ *   generate.c      the sample/step loop with callbacks and timings
+ */
+#ifndef OLM_ENGINE_ENGINE_H
+#define OLM_ENGINE_ENGINE_H
+
+#include <stdatomic.h>
+#include <onnxruntime_c_api.h>
+
+#include "engine/genai_config.h"
+#include "engine/onnx_scan.h"
+
+/* Names and dtypes of the graph's inputs/outputs, read from the session. */
+typedef struct olm_io {
+    ONNXTensorElementDataType ids_type, mask_type, pos_type, kv_type, logits_type;
+    bool has_mask, has_pos;
+    int64_t kv_dims[4];           /* past key dims as declared (-1 = symbolic) */
+    char (*past_k)[OLM_NAME_MAX], (*past_v)[OLM_NAME_MAX];
+    char (*present_k)[OLM_NAME_MAX], (*present_v)[OLM_NAME_MAX];
+} olm_io;
+
+struct onnxllm_model {
+    char *dir;
+    olm_genai_config cfg;
+    olm_onnx_scan scan;
+    const OrtApi *api;
+    OrtEnv *env;
+    OrtSession *session;
+    OrtMemoryInfo *cpu_mem;       /* CPU tensors we own (inputs, logits, KV on CPU) */
+    OrtMemoryInfo *dev_mem;       /* CUDA: KV lives on the device (NULL on CPU) */
+    OrtAllocator *dev_alloc;      /* CUDA allocator of the session (NULL on CPU) */
+    olm_io io;
+    char ep[8];
+    int n_threads;
+    int max_length;
+    bool shared_kv;
+    int rope_threshold;           /* genai's Phi-3 LongRoPE rewind length (0 = none) */
+};
+
+/* session.c */
+onnxllm_status olm_ort_status(const OrtApi *api, OrtStatus *st, onnxllm_status code, onnxllm_error *err,
+                              const char *what);
+int olm_physical_cores(void);
+onnxllm_status olm_session_open(onnxllm_model *m, const onnxllm_model_params *p, onnxllm_error *err);
+onnxllm_status olm_session_check_io(onnxllm_model *m, onnxllm_error *err);
+
+/* kvcache.c */
+typedef struct olm_kvcache {
+    int n_layers;
+    bool shared;
+    size_t elem;                  /* bytes per element */
+    int64_t nkv, cap, head;       /* [1, nkv, cap, head] in shared mode */
+    void *block;                  /* shared mode: all layers' K and V (CPU: one lazy zero mapping) */
+    size_t block_bytes;
+    OrtValue **k, **v;            /* shared: the bound tensors; fallback: current past (length len) */
+    int64_t len;                  /* fallback: positions held by k/v */
+} olm_kvcache;
+
+onnxllm_status olm_kvcache_init(onnxllm_model *m, olm_kvcache *kv, onnxllm_error *err);
+void olm_kvcache_free(onnxllm_model *m, olm_kvcache *kv);
+/* Binds past (and, shared, present) names; fallback mode binds present to CPU memory. */
+onnxllm_status olm_kvcache_bind(onnxllm_model *m, olm_kvcache *kv, OrtIoBinding *b, onnxllm_error *err);
+/* Fallback mode after a run: the bound present outputs become the next past. */
+onnxllm_status olm_kvcache_take_present(onnxllm_model *m, olm_kvcache *kv, OrtValue **outs, char **names,
+                                        size_t n, onnxllm_error *err);
+/* Fallback mode: keep only the first n positions. */
+onnxllm_status olm_kvcache_truncate(onnxllm_model *m, olm_kvcache *kv, int64_t n, onnxllm_error *err);
+
+struct onnxllm_sequence {
+    onnxllm_model *m;
+    int32_t *tokens;
+    size_t n_tokens, n_computed;
+    int64_t *ids;                 /* [max_length] input_ids / positions scratch (int64 or int32 view) */
+    int64_t *pos;
+    int64_t *mask;                /* [max_length] all ones */
+    float *logits;                /* [vocab] fp32 logits of the last computed position */
+    bool logits_valid;
+    bool cache_long;              /* every cached position computed in one run from 0 past the rope switch */
+    void *dec_logits;             /* [vocab] bound logits of a 1-token run (fp32 or fp16) */
+    OrtValue *dec_logits_val;
+    olm_kvcache kv;
+    OrtIoBinding *bind;
+    OrtRunOptions *run_opts;
+    atomic_bool cancel;
+};
+
+/* sequence.c: computes tokens[n_computed, n_tokens) in one ORT run. */
+onnxllm_status olm_sequence_compute(onnxllm_sequence *s, onnxllm_error *err);
+
+/* For ORT calls that cannot fail in practice (getters on valid objects). */
+static inline void olm_ort_void(const OrtApi *api, OrtStatus *st) {
+    if (st) api->ReleaseStatus(st);
+}
+
+/* fp16 → fp32 (IEEE binary16). */
+float olm_half_to_float(uint16_t h);
+
+#endif

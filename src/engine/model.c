@@ -1,0 +1,134 @@
+/* model.c — onnxllm_model: a validated model folder with its ORT session.
+ *
+ * Load order = cheapest check first, so a broken folder fails in milliseconds
+ * with a message naming the file: folder → genai_config.json → model.onnx and
+ * its external data (scanned without ORT) → ORT session → graph I/O vs config. */
+#include "engine/engine.h"
+#include "common/error.h"
+#include "common/fileio.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+onnxllm_model_params onnxllm_model_default_params(void) {
+    onnxllm_model_params p;
+    memset(&p, 0, sizeof p);
+    return p;
+}
+
+/* onnxruntime-genai rewinds Phi-3-family models once the sequence reaches this
+ * length (Generator::InitializePhi3RopeThreshold sets 4097 for phi3/phimoe; the
+ * value is fixed in genai, not read from the config), recomputing the cache
+ * with the long-factor rotary table. */
+static int rope_threshold(const char *type) {
+    if (!strcmp(type, "phi3") || !strcmp(type, "phimoe")) return 4097;
+    if (!strcmp(type, "phi3small")) return 8197;
+    return 0;
+}
+
+onnxllm_status onnxllm_model_load(const char *dir, const onnxllm_model_params *params, onnxllm_model **out,
+                                  onnxllm_error *err) {
+    *out = NULL;
+    onnxllm_model_params p = params ? *params : onnxllm_model_default_params();
+    if (!dir || !dir[0]) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "no model folder given");
+    struct stat sb;
+    if (stat(dir, &sb) != 0) return olm_fail(err, ONNXLLM_ERR_IO, "%s: model folder not found: %s", dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode)) return olm_fail(err, ONNXLLM_ERR_IO, "%s: not a folder (expected a model folder)", dir);
+    if (p.ep && strcmp(p.ep, "cpu") && strcmp(p.ep, "cuda"))
+        return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "unknown execution provider \"%s\" (use cpu or cuda)", p.ep);
+    if (p.n_threads < 0 || p.max_length < 0 || p.device_id < 0)
+        return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "n_threads, max_length and device_id must be >= 0");
+
+    onnxllm_model *m = calloc(1, sizeof *m);
+    if (!m) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    m->api = OrtGetApiBase()->GetApi(ORT_API_VERSION);
+    onnxllm_status st = ONNXLLM_OK;
+    m->dir = strdup(dir);
+    if (!m->api) st = olm_fail(err, ONNXLLM_ERR_RUNTIME, "ONNX Runtime library is older than API %d", ORT_API_VERSION);
+    else if (!m->dir) st = olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    if (!st) st = olm_genai_config_load(dir, &m->cfg, err);
+    if (st) goto fail;
+    snprintf(m->ep, sizeof m->ep, "%s", p.ep ? p.ep : m->cfg.has_cuda_provider ? "cuda" : "cpu");
+    m->max_length = p.max_length ? p.max_length : (m->cfg.context_length < 4096 ? m->cfg.context_length : 4096);
+    if (m->max_length > m->cfg.context_length) {
+        st = olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "max_length %d exceeds the model's context_length %d (%s)",
+                      m->max_length, m->cfg.context_length, m->cfg.path);
+        goto fail;
+    }
+    m->shared_kv = m->cfg.past_present_share_buffer && !p.no_shared_kv;
+    m->rope_threshold = rope_threshold(m->cfg.type);
+    if ((st = olm_onnx_scan_file(dir, m->cfg.filename, &m->scan, err))) goto fail;
+    if ((st = olm_session_open(m, &p, err))) goto fail;
+    if ((st = olm_session_check_io(m, err))) goto fail;
+    *out = m;
+    return ONNXLLM_OK;
+fail:
+    onnxllm_model_free(m);
+    return st;
+}
+
+void onnxllm_model_free(onnxllm_model *m) {
+    if (!m) return;
+    const OrtApi *api = m->api;
+    if (api) {
+        if (m->dev_alloc) api->ReleaseAllocator(m->dev_alloc);
+        if (m->session) api->ReleaseSession(m->session);
+        if (m->cpu_mem) api->ReleaseMemoryInfo(m->cpu_mem);
+        if (m->dev_mem) api->ReleaseMemoryInfo(m->dev_mem);
+        if (m->env) api->ReleaseEnv(m->env);
+    }
+    free(m->io.past_k);
+    free(m->io.past_v);
+    free(m->io.present_k);
+    free(m->io.present_v);
+    olm_genai_config_free(&m->cfg);
+    free(m->dir);
+    free(m);
+}
+
+const char *onnxllm_model_dir(const onnxllm_model *m) { return m->dir; }
+const char *onnxllm_model_type(const onnxllm_model *m) { return m->cfg.type; }
+const char *onnxllm_model_ep(const onnxllm_model *m) { return m->ep; }
+int onnxllm_model_vocab_size(const onnxllm_model *m) { return m->cfg.vocab_size; }
+int onnxllm_model_context_length(const onnxllm_model *m) { return m->cfg.context_length; }
+int onnxllm_model_max_length(const onnxllm_model *m) { return m->max_length; }
+int onnxllm_model_n_threads(const onnxllm_model *m) { return m->n_threads; }
+int32_t onnxllm_model_bos(const onnxllm_model *m) { return m->cfg.bos_token_id; }
+int32_t onnxllm_model_pad(const onnxllm_model *m) { return m->cfg.pad_token_id; }
+
+const int32_t *onnxllm_model_eos(const onnxllm_model *m, size_t *n) {
+    *n = (size_t)m->cfg.n_eos;
+    return m->cfg.eos_token_id;
+}
+
+bool onnxllm_model_is_eos(const onnxllm_model *m, int32_t token) {
+    for (int i = 0; i < m->cfg.n_eos; i++)
+        if (m->cfg.eos_token_id[i] == token) return true;
+    return false;
+}
+
+uint64_t onnxllm_model_weight_bytes_per_token(const onnxllm_model *m) {
+    return m->scan.total_bytes - m->scan.embedding_bytes;
+}
+
+float olm_half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0) {
+        if (man == 0) bits = sign;
+        else { /* subnormal: normalise */
+            int e = -1;
+            do { e++; man <<= 1; } while (!(man & 0x400));
+            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000u | (man << 13);
+    } else {
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
