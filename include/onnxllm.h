@@ -378,7 +378,9 @@ typedef struct onnxllm_pull_params {
     int max_retries;       /* per request: consecutive transient failures (connection reset,
                               timeout, HTTP 5xx/429) retried without progress; default 5 */
     int retry_delay_ms;    /* first backoff delay, doubled per retry up to 30 s; default 1000 */
-    int connect_timeout_s; /* default 10 */
+    int connect_timeout_s; /* DNS + TCP + TLS; default 10. Metadata requests (revision, listing)
+                              time out after twice this in all; an endpoint that cannot be
+                              reached or does not answer them fails at once, without retries */
     int stall_timeout_s;   /* a transfer that receives nothing for this long is retried; default 60 */
     bool check_disk_space; /* fail before downloading when the disk cannot hold the rest; default true */
     void (*progress)(const onnxllm_pull_progress *p, void *user); /* may be NULL */

@@ -270,7 +270,7 @@ onnxllm_status olm_download_file(olm_pull_state *st, const olm_hub_file *f, cons
         olm_http_class cls = OLM_HTTP_OK;
         if (x.offset < f->size) {
             x.req_from = (int64_t)x.offset;
-            CURLcode rc = olm_http_get(h, url, x.req_from, dl_write, &x);
+            CURLcode rc = olm_http_get(h, url, x.req_from, 0, dl_write, &x);
             cls = olm_http_classify(h, rc, url, what, msg, sizeof msg);
             if (x.werrno) {
                 ret = olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot write: %s", part, strerror(x.werrno));

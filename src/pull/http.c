@@ -141,7 +141,8 @@ void olm_http_free(olm_http *h) {
     curl_global_cleanup();
 }
 
-CURLcode olm_http_get(olm_http *h, const char *url, int64_t range_from, olm_write_fn write_cb, void *user) {
+CURLcode olm_http_get(olm_http *h, const char *url, int64_t range_from, long timeout_s, olm_write_fn write_cb,
+                      void *user) {
     CURL *c = h->curl;
     char range[32];
     resp_reset(&h->resp);
@@ -149,6 +150,7 @@ CURLcode olm_http_get(olm_http *h, const char *url, int64_t range_from, olm_writ
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, user);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s > 0 ? timeout_s : 0L);
     if (range_from > 0) {
         snprintf(range, sizeof range, "%lld-", (long long)range_from);
         curl_easy_setopt(c, CURLOPT_RANGE, range);

@@ -245,7 +245,10 @@ static onnxllm_status get_json(olm_http *h, const char *url, const char *what, c
     for (int attempt = 0;; attempt++) {
         free(m.data);
         memset(&m, 0, sizeof m);
-        CURLcode rc = olm_http_get(h, url, 0, mem_write, &m);
+        /* Metadata is small: a server that accepts but never answers (a hung proxy)
+         * must not hold `make run` for long. */
+        long timeout = 2L * (p->connect_timeout_s > 0 ? p->connect_timeout_s : 10);
+        CURLcode rc = olm_http_get(h, url, 0, timeout, mem_write, &m);
         if (m.oom) {
             free(m.data);
             return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");

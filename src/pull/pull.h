@@ -49,9 +49,12 @@ onnxllm_status olm_http_init(olm_http *h, const onnxllm_pull_params *p, onnxllm_
 void olm_http_free(olm_http *h);
 
 /* GET `url` (following redirects), the body going to write_cb. range_from > 0 asks for
- * "Range: bytes=range_from-". Returns the curl code; the response is in h->resp. */
+ * "Range: bytes=range_from-". timeout_s > 0 bounds the whole request (metadata calls);
+ * file transfers use 0 and rely on the stall timeout. Returns the curl code; the
+ * response is in h->resp. */
 typedef size_t (*olm_write_fn)(char *data, size_t size, size_t n, void *user);
-CURLcode olm_http_get(olm_http *h, const char *url, int64_t range_from, olm_write_fn write_cb, void *user);
+CURLcode olm_http_get(olm_http *h, const char *url, int64_t range_from, long timeout_s, olm_write_fn write_cb,
+                      void *user);
 
 /* Classifies a finished request; for every class but OK, writes a one-line reason
  * into msg (what = the resource, e.g. "file model.onnx"). */

@@ -60,7 +60,7 @@ void fake_hub_reset(fake_hub *h) {
     h->page_size = 0;
     h->unsafe_path = false;
     h->slow_ms = 0;
-    h->n_tree = h->n_file = h->n_cdn = h->n_500 = h->n_ranges = h->n_revision = h->n_unpinned = 0;
+    h->n_tree = h->n_file = h->n_cdn = h->n_500 = h->n_ranges = h->n_revision = h->n_unpinned = h->n_requests = 0;
     h->auth_tree[0] = h->auth_file[0] = h->auth_cdn[0] = 0;
     pthread_mutex_unlock(&h->mu);
 }
@@ -232,8 +232,14 @@ static void log_auth(fake_hub *h, struct MHD_Connection *c, char *dst, size_t n)
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                const char *version, const char *upload, size_t *upload_size, void **con_cls) {
-    (void)version, (void)upload, (void)upload_size, (void)con_cls;
+    (void)version, (void)upload, (void)upload_size;
     fake_hub *h = cls;
+    if (!*con_cls) { /* first call for this request */
+        *con_cls = h;
+        pthread_mutex_lock(&h->mu);
+        h->n_requests++;
+        pthread_mutex_unlock(&h->mu);
+    }
     if (strcmp(method, "GET")) return send_text(c, 405, "GET only", NULL, NULL);
     char api_prefix[300], rev_prefix[300], resolve_prefix[300];
     snprintf(api_prefix, sizeof api_prefix, "/api/models/%s/", h->repo);

@@ -50,6 +50,7 @@ typedef struct fake_hub {
     int slow_ms;        /* sleep this long per 16 kB block of file bodies */
 
     /* log */
+    int n_requests; /* all requests */
     int n_revision, n_tree, n_file, n_cdn, n_500;
     int n_unpinned; /* listing / file requests that named "main" instead of the commit */
     char ranges[FAKE_MAX_LOG][48]; /* Range header of each file/cdn request ("" = none) */

@@ -572,6 +572,33 @@ TEST(unreachable_endpoint_fails_at_once) {
     CHECK(!exists(out));
 }
 
+TEST(silent_endpoint_times_out_without_retries) {
+    /* Accepts connections (the kernel's backlog) but never answers. */
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    CHECK_EQ_INT(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+    CHECK_EQ_INT(listen(s, 4), 0);
+    getsockname(s, (struct sockaddr *)&sa, &len);
+    events ev;
+    onnxllm_pull_params p = params(&ev);
+    char endpoint[64], out[400];
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+    p.endpoint = endpoint;
+    p.connect_timeout_s = 1; /* → 2 s for the whole metadata request */
+    new_out(out, sizeof out);
+    onnxllm_error err = {0};
+    double t0 = olm_monotonic_s();
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_ERR_NETWORK);
+    double dt = olm_monotonic_s() - t0;
+    close(s);
+    CHECK(strstr(err.message, "cannot reach http://127.0.0.1:") == err.message);
+    CHECK(strstr(err.message, "timed out") != NULL);
+    CHECK_EQ_INT(ev.retries, 0);
+    CHECK(dt < 10); /* bounded by the timeout, not by retries (a bound, not a benchmark) */
+    CHECK(!exists(out));
+}
+
 TEST(cancel_keeps_partial_files) {
     fake_hub_reset(&hub);
     hub.slow_ms = 5;
@@ -661,6 +688,13 @@ TEST(cli_unreachable_and_not_found_exit_1) {
     CHECK_EQ_INT(run_cli(hub.base, args, log, sizeof log), 1);
     CHECK(strstr(log, "repository not found: microsoft/Phi-4-mini-instruct-onnx") != NULL);
     CHECK(!exists(out));
+    setenv("HF_HUB_OFFLINE", "1", 1);
+    int n_before = hub.n_requests;
+    CHECK(n_before > 0); /* the runs above did reach the hub */
+    CHECK_EQ_INT(run_cli(hub.base, args, log, sizeof log), 1);
+    unsetenv("HF_HUB_OFFLINE");
+    CHECK(strstr(log, "HF_HUB_OFFLINE is set") != NULL);
+    CHECK_EQ_INT(hub.n_requests, n_before);
 }
 
 TEST(cli_ctrl_c_exits_130_and_keeps_parts) {
@@ -737,6 +771,7 @@ int main(int argc, char **argv) {
     RUN(unsafe_listing_is_rejected);
     RUN(existing_other_folder_is_left_alone);
     RUN(unreachable_endpoint_fails_at_once);
+    RUN(silent_endpoint_times_out_without_retries);
     RUN(cancel_keeps_partial_files);
     RUN(cli_help_list_and_usage_errors);
     RUN(cli_pulls_the_default_variant);

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "pull/pull.h"
@@ -49,6 +50,7 @@ static void usage(FILE *f) {
             "environment:\n"
             "  HF_ENDPOINT  Hub address (default %s)\n"
             "  HF_TOKEN     access token, sent as \"Authorization: Bearer\" to HF_ENDPOINT only\n"
+            "  HF_HUB_OFFLINE=1  fail at once without using the network\n"
             "\n"
             "exit codes: 0 ok, 1 download failed (network, checksum, disk), 2 bad usage, 130 interrupted\n",
             ONNXLLM_PULL_DEFAULT_ENDPOINT);
@@ -128,6 +130,14 @@ int cmd_pull(int argc, char **argv) {
         if (!out) out = variant->default_dir;
     }
     if (!out) return cli_usage_error("pull", "--folder needs -o DIR");
+
+    /* huggingface_hub's switch for "never touch the network". */
+    const char *offline = getenv("HF_HUB_OFFLINE");
+    if (offline && (!strcmp(offline, "1") || !strcasecmp(offline, "true") || !strcasecmp(offline, "yes") ||
+                    !strcasecmp(offline, "on"))) {
+        fprintf(stderr, "onnxllm pull: HF_HUB_OFFLINE is set: not downloading %s\n", out);
+        return CLI_FAIL;
+    }
 
     cli_progress cp = {.quiet = quiet};
     olm_progress_init(&cp.pp, stderr, isatty(fileno(stderr)));
