@@ -7,7 +7,13 @@ MODEL=${MODEL:-models/phi-4-mini-cpu-int4}
 DEMO=${DEMO:-models/demo}
 if [ ! -f "$MODEL/genai_config.json" ]; then
   echo "run: no model at $MODEL; trying to download microsoft/Phi-4-mini-instruct-onnx (onnxllm pull)..." >&2
-  if ! "$BIN" pull -o "$MODEL"; then
+  rc=0
+  "$BIN" pull -o "$MODEL" || rc=$?
+  if [ "$rc" -eq 130 ]; then # Ctrl-C: stop here (the .partial folder resumes next time)
+    echo "run: download interrupted; 'make run' again resumes it" >&2
+    exit 130
+  fi
+  if [ "$rc" -ne 0 ]; then
     echo "run: download not possible; using the DEMO model (random weights: its answers are noise)" >&2
     MODEL=$DEMO
     if [ ! -f "$MODEL/genai_config.json" ]; then
