@@ -23,6 +23,7 @@ static int open_gen(const char *dir, int max_length, int threads, OgaModel **mod
     snprintf(overlay, sizeof overlay,
              "{\"model\": {\"decoder\": {\"session_options\": {\"intra_op_num_threads\": %d}}}}", threads);
     OK(OgaConfigOverlay(cfg, overlay));
+    OK(OgaConfigClearProviders(cfg)); /* CPU, also for models whose config names cuda */
     OK(OgaCreateModelFromConfig(cfg, model));
     OgaDestroyConfig(cfg);
     cfg = NULL;

@@ -26,6 +26,7 @@ static void make_prompt(int32_t *p, int n, int vocab, int salt) {
 
 static onnxllm_model *load(const char *dir, int threads, int max_length, bool no_shared) {
     onnxllm_model_params p = onnxllm_model_default_params();
+    p.ep = "cpu"; /* the fp16 (GPU-layout) model names cuda in its config; ORT's CPU kernels run it too */
     p.n_threads = threads;
     p.max_length = max_length;
     p.no_shared_kv = no_shared;
@@ -67,7 +68,8 @@ static bool same_tokens(const char *what, const int32_t *a, int na, const int32_
 }
 
 static const char *const variants[] = {"tiny-gqa",      "tiny-mha",           "tiny-gqa-untied", "tiny-1layer",
-                                       "tiny-gqa-int4", "tiny-gqa-untied-int4", "tiny-mha-int4"};
+                                       "tiny-gqa-int4", "tiny-gqa-untied-int4", "tiny-mha-int4",
+                                       "tiny-gqa-fp16"};
 
 /* Prompt lengths around tiny-gqa's LongRoPE switch (original_max_position_embeddings 32):
  * below, at, just above, far above; 20 + 40 new tokens crosses it during generation. */
