@@ -145,9 +145,25 @@ done:
     return st;
 }
 
-/* OUT exists: it is "up to date" when it holds every listed file with its size. */
-static onnxllm_status check_existing(const char *out, const olm_hub_listing *l, bool *complete, onnxllm_error *err) {
+/* The hash the manifest of an earlier pull records for `rel` ("" if none). */
+static const char *manifest_hash(const cJSON *manifest, const char *rel, const char *key) {
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(manifest, "files"), *f;
+    cJSON_ArrayForEach(f, files) {
+        const cJSON *path = cJSON_GetObjectItemCaseSensitive(f, "path");
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(f, key);
+        if (cJSON_IsString(path) && !strcmp(path->valuestring, rel)) return cJSON_IsString(h) ? h->valuestring : "";
+    }
+    return "";
+}
+
+/* OUT exists: it is "up to date" when it holds every listed file with its size and,
+ * when our manifest is there, with the hashes the listing gives now (a file changed
+ * upstream with the same size is caught without re-hashing gigabytes). *how says
+ * which check was possible. */
+static onnxllm_status check_existing(const char *out, const olm_hub_listing *l, bool *complete, const char **how,
+                                     onnxllm_error *err) {
     *complete = false;
+    *how = "";
     struct stat sb;
     if (stat(out, &sb) != 0) return ONNXLLM_OK;
     if (!S_ISDIR(sb.st_mode)) return olm_fail(err, ONNXLLM_ERR_IO, "%s exists and is not a folder", out);
@@ -164,6 +180,27 @@ static onnxllm_status check_existing(const char *out, const olm_hub_listing *l, 
                             " (changed upstream?); remove it or choose another -o",
                             out, l->files[i].rel, s, l->files[i].size);
     }
+    char *mpath = olm_path_join(out, MANIFEST_NAME);
+    cJSON *m = NULL;
+    onnxllm_error ignored;
+    if (!mpath) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    bool have = stat(mpath, &sb) == 0 && olm_load_json_file(mpath, &m, &ignored) == ONNXLLM_OK;
+    free(mpath);
+    *how = have ? "sizes and hashes match the manifest" : "sizes match (no manifest: hashes not checked)";
+    for (size_t i = 0; have && i < l->n; i++) {
+        const olm_hub_file *f = &l->files[i];
+        const char *key = f->sha256[0] ? "sha256" : "git_oid";
+        const char *want = f->sha256[0] ? f->sha256 : f->git_oid;
+        if (!want[0]) continue;
+        const char *had = manifest_hash(m, f->rel, key);
+        if (strcmp(had, want)) {
+            cJSON_Delete(m);
+            return olm_fail(err, ONNXLLM_ERR_IO,
+                            "%s holds another version: %s changed upstream (%s %s, was %s); remove it or choose another -o",
+                            out, f->rel, key, want, had[0] ? had : "unknown");
+        }
+    }
+    cJSON_Delete(m);
     *complete = true;
     return ONNXLLM_OK;
 }
@@ -222,11 +259,12 @@ onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxl
     ps.prog.total_size = l.total_size;
 
     bool complete = false;
-    if ((st = check_existing(out, &l, &complete, err)) != ONNXLLM_OK) goto done;
+    const char *how = "";
+    if ((st = check_existing(out, &l, &complete, &how, err)) != ONNXLLM_OK) goto done;
     if (complete) {
         ps.prog.total_done = l.total_size;
         char msg[ONNXLLM_ERROR_MESSAGE_MAX];
-        snprintf(msg, sizeof msg, "up to date: %s holds all %zu files", out, l.n);
+        snprintf(msg, sizeof msg, "up to date: %s holds all %zu files (%s)", out, l.n, how);
         olm_pull_report(&ps, ONNXLLM_PULL_DONE, msg);
         goto done;
     }

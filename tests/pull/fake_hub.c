@@ -16,17 +16,8 @@ static void hexify(const unsigned char *d, size_t n, char *out) {
     for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", d[i]);
 }
 
-static void add_file(fake_hub *h, const char *path, size_t size, bool lfs, uint32_t seed, bool text) {
-    fake_file *f = &h->files[h->nfiles++];
-    snprintf(f->path, sizeof f->path, "%s", path);
-    f->data = malloc(size ? size : 1);
-    f->size = size;
-    f->lfs = lfs;
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < size; i++) {
-        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
-        f->data[i] = text ? (unsigned char)("abcdefghij {}\":,\n"[x % 17]) : (unsigned char)x;
-    }
+static void hash_file(fake_file *f) {
+    size_t size = f->size;
     unsigned char d[SHA256_DIGEST_LENGTH];
     SHA256(f->data, size, d);
     hexify(d, SHA256_DIGEST_LENGTH, f->sha256);
@@ -40,6 +31,20 @@ static void add_file(fake_hub *h, const char *path, size_t size, bool lfs, uint3
     SHA1(buf, (size_t)hl + size, s1);
     free(buf);
     hexify(s1, SHA_DIGEST_LENGTH, f->git_oid);
+}
+
+static void add_file(fake_hub *h, const char *path, size_t size, bool lfs, uint32_t seed, bool text) {
+    fake_file *f = &h->files[h->nfiles++];
+    snprintf(f->path, sizeof f->path, "%s", path);
+    f->data = malloc(size ? size : 1);
+    f->size = size;
+    f->lfs = lfs;
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < size; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        f->data[i] = text ? (unsigned char)("abcdefghij {}\":,\n"[x % 17]) : (unsigned char)x;
+    }
+    hash_file(f);
 }
 
 const fake_file *fake_hub_file(const fake_hub *h, const char *path) {
@@ -62,6 +67,24 @@ void fake_hub_reset(fake_hub *h) {
     h->slow_ms = 0;
     h->n_tree = h->n_file = h->n_cdn = h->n_500 = h->n_ranges = h->n_revision = h->n_unpinned = h->n_requests = 0;
     h->auth_tree[0] = h->auth_file[0] = h->auth_cdn[0] = 0;
+    pthread_mutex_unlock(&h->mu);
+}
+
+int fake_hub_add_file(fake_hub *h, const char *path, size_t size) {
+    if (h->nfiles >= FAKE_MAX_FILES) return -1;
+    pthread_mutex_lock(&h->mu);
+    add_file(h, path, size, true, (uint32_t)h->nfiles + 100, false);
+    pthread_mutex_unlock(&h->mu);
+    return 0;
+}
+
+void fake_hub_change_file(fake_hub *h, const char *path) {
+    pthread_mutex_lock(&h->mu);
+    for (int i = 0; i < h->nfiles; i++)
+        if (!strcmp(h->files[i].path, path)) {
+            h->files[i].data[0] ^= 0x5a;
+            hash_file(&h->files[i]);
+        }
     pthread_mutex_unlock(&h->mu);
 }
 

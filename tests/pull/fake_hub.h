@@ -68,6 +68,10 @@ void fake_hub_stop(fake_hub *h);
 void fake_hub_reset(fake_hub *h);
 /* The file at `path` in the repository, or NULL. */
 const fake_file *fake_hub_file(const fake_hub *h, const char *path);
+/* Adds an LFS file of `size` pseudo-random bytes (before pulls start). */
+int fake_hub_add_file(fake_hub *h, const char *path, size_t size);
+/* Changes one byte of `path` (same size, new hashes): "updated upstream". */
+void fake_hub_change_file(fake_hub *h, const char *path);
 /* True when some request carried "Range: bytes=<from>-". */
 bool fake_hub_saw_range(fake_hub *h, long from);
 

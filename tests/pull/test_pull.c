@@ -283,6 +283,27 @@ TEST(full_pull_then_up_to_date) {
     CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_OK);
     CHECK_EQ_INT(hub.n_file, 0);
     CHECK(strstr(ev.done_msg, "up to date") != NULL);
+    CHECK(strstr(ev.done_msg, "sizes and hashes match the manifest") != NULL);
+    CHECK(same_files(out, FOLDER));
+
+    /* Without our manifest only the sizes can be compared, and it says so. */
+    snprintf(path, sizeof path, "%s/.onnxllm-pull.json", out);
+    char saved[700];
+    snprintf(saved, sizeof saved, "%s.saved", path);
+    CHECK_EQ_INT(rename(path, saved), 0);
+    p = params(&ev);
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_OK);
+    CHECK(strstr(ev.done_msg, "no manifest: hashes not checked") != NULL);
+    CHECK_EQ_INT(rename(saved, path), 0);
+
+    /* Changed upstream with the same size: not "up to date", and left alone. */
+    fake_hub_reset(&hub);
+    fake_hub_change_file(&hub, FOLDER "/tokenizer.json");
+    p = params(&ev);
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_ERR_IO);
+    CHECK(strstr(err.message, "holds another version: tokenizer.json changed upstream") != NULL);
+    CHECK_EQ_INT(hub.n_file, 0);
+    fake_hub_change_file(&hub, FOLDER "/tokenizer.json"); /* back to the original */
     CHECK(same_files(out, FOLDER));
 }
 
