@@ -65,6 +65,38 @@ const char *onnxllm_status_name(onnxllm_status s);
  * Model writer (ONNX graphs of the onnxruntime-genai layout)  — src/onnx/, src/writer/
  * ==========================================================================*/
 /* @@WRITER@@ */
+/* Writes a model folder (genai_config.json, model.onnx, model.onnx.data[, tokenizer
+ * files]) of onnxruntime-genai's Phi-3 layout with deterministic random weights:
+ * the same preset + seed always gives the same weights, in every precision.
+ * Presets: "tiny-gqa", "tiny-mha", "tiny-gqa-untied", "tiny-1layer" (tests, < 1 s),
+ * "demo" (Phi-4-mini vocabulary and rope table, small body), "phi-4-mini" (full
+ * size, 3.8B parameters: ~4.9 GB int4, streamed layer by layer). */
+typedef enum onnxllm_precision {
+    ONNXLLM_PRECISION_INT4 = 0, /* MatMulNBits, 4-bit blocks of 32 (the published layout) */
+    ONNXLLM_PRECISION_FP32 = 1  /* plain MatMul with fp32 weights (CPU only) */
+} onnxllm_precision;
+
+typedef enum onnxllm_target {
+    ONNXLLM_TARGET_CPU = 0,     /* fp32 inputs/outputs, MatMulNBits accuracy_level 4 */
+    ONNXLLM_TARGET_CUDA = 1     /* fp16 inputs/outputs, KV cache and scales */
+} onnxllm_target;
+
+typedef struct onnxllm_build_params {
+    onnxllm_precision precision;    /* default INT4 */
+    onnxllm_target target;          /* default CPU */
+    const char *tokenizer_dir;      /* tokenizer.json (+ tokenizer_config.json, ...) copied in; NULL = none */
+    /* Progress, called after each step (embedding + lm_head, then each layer). */
+    void (*progress)(void *user, int done, int total);
+    void *progress_user;
+} onnxllm_build_params;
+
+onnxllm_build_params onnxllm_build_default_params(void);
+/* NULL-terminated list of preset names. */
+const char *const *onnxllm_build_presets(void);
+/* Errors: unknown preset → ONNXLLM_ERR_INVALID_ARGUMENT; folder not creatable /
+ * disk full → ONNXLLM_ERR_IO. p may be NULL (defaults). */
+onnxllm_status onnxllm_build_model(const char *preset, uint64_t seed, const onnxllm_build_params *p,
+                                   const char *out_dir, onnxllm_error *err);
 
 /* ============================================================================
  * Engine: model folder, session, KV cache, generation  — src/engine/, src/sampler/

@@ -68,6 +68,12 @@ typedef struct olm_weight_source {
      * with ONNXLLM_ERR_FORMAT naming the tensor and both shapes. */
     onnxllm_status (*get)(void *ctx, const char *name, const int64_t *shape, int rank, float *dst,
                           onnxllm_error *err);
+    /* Optional (may be NULL): rows [row0, row0 + n_rows) of a 2-D tensor of shape
+     * `shape` into dst ([n_rows, shape[1]]). When set, the writer streams the big
+     * vocabulary-sized tensors (embedding, lm_head) in row chunks instead of holding
+     * them whole (2.5 GB for Phi-4-mini). */
+    onnxllm_status (*get_rows)(void *ctx, const char *name, const int64_t *shape, int64_t row0, int64_t n_rows,
+                               float *dst, onnxllm_error *err);
 } olm_weight_source;
 
 typedef enum { OLM_PRECISION_INT4 = 0, OLM_PRECISION_FP32 = 1 } olm_precision;
@@ -80,6 +86,10 @@ typedef struct olm_build_options {
     /* Optional progress: called after each layer with (done, total). */
     void (*progress)(void *user, int done, int total);
     void *progress_user;
+    /* (addition) CPU int4 without accuracy_level: MatMulNBits then keeps fp32
+     * activations, so ORT's output equals the dequantized-weight reference exactly
+     * (tests). Default false = the published accuracy_level 4. */
+    bool exact_activations;
 } olm_build_options;
 
 /* Writes out_dir/{model.onnx, model.onnx.data, genai_config.json[, tokenizer files]}.
@@ -87,5 +97,29 @@ typedef struct olm_build_options {
  * embedding, never the whole model. Creates out_dir if needed. */
 onnxllm_status olm_phi3_write(const olm_phi3_config *c, const olm_weight_source *w,
                               const olm_build_options *o, const char *out_dir, onnxllm_error *err);
+
+/* ---- additions (writer engineer) ---- */
+
+/* head_dim, or hidden_size / num_attention_heads when head_dim is 0. */
+int olm_phi3_head_dim(const olm_phi3_config *c);
+
+/* Named model presets of `onnxllm build-model` (tiny-gqa, tiny-mha, tiny-gqa-untied,
+ * tiny-1layer, demo, phi-4-mini). Fills c; returns false for an unknown name. */
+bool olm_phi3_preset(const char *name, olm_phi3_config *c);
+/* Scale of the random weights that suit a preset (std of Linear/embedding values). */
+float olm_phi3_preset_init_std(const char *name);
+/* NULL-terminated list of preset names. */
+const char *const *olm_phi3_preset_names(void);
+
+/* Deterministic random weights: value i of tensor `name` is a pure function of
+ * (seed, name, i) — a counter-based generator — so any tensor or row range can be
+ * produced independently and every build of one seed sees the same weights.
+ * Linear/embedding values ~ normal(0, std); norm weights (names ending in
+ * "norm.weight") ~ 1 + normal(0, 0.1). */
+typedef struct olm_random_weights {
+    uint64_t seed;
+    float std;
+} olm_random_weights;
+olm_weight_source olm_random_weight_source(olm_random_weights *rw);
 
 #endif

@@ -1,0 +1,54 @@
+#!/bin/sh
+# cli_test.sh ONNXLLM — `onnxllm build-model` / `inspect`: outputs, determinism, and
+# clear errors with the documented exit codes (2 usage, 1 failure).
+set -u
+BIN="$1"
+T=$(mktemp -d /tmp/olm-cli-test-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fails=0
+check() { # check NAME EXPECTED_RC ACTUAL_RC
+    if [ "$2" != "$3" ]; then echo "FAIL $1: exit $3, expected $2"; fails=$((fails + 1)); else echo "ok   $1"; fi
+}
+grep_err() { # grep_err NAME PATTERN
+    if grep -q -- "$2" "$T/err"; then echo "ok   $1"; else echo "FAIL $1: stderr lacks '$2':"; cat "$T/err"; fails=$((fails + 1)); fi
+}
+
+"$BIN" build-model --preset tiny-gqa --seed 3 -o "$T/a" -q 2>"$T/err"; check build_ok 0 $?
+for f in genai_config.json model.onnx model.onnx.data; do
+    [ -s "$T/a/$f" ] && echo "ok   has_$f" || { echo "FAIL missing $f"; fails=$((fails + 1)); }
+done
+"$BIN" build-model --preset tiny-gqa --seed 3 -o "$T/b" -q 2>"$T/err"; check build_again 0 $?
+cmp -s "$T/a/model.onnx.data" "$T/b/model.onnx.data" && cmp -s "$T/a/model.onnx" "$T/b/model.onnx"
+check same_seed_same_bytes 0 $?
+"$BIN" build-model --preset tiny-gqa --seed 4 -o "$T/c" -q 2>"$T/err"
+cmp -s "$T/a/model.onnx.data" "$T/c/model.onnx.data"; check other_seed_other_bytes 1 $?
+
+"$BIN" build-model --preset no-such -o "$T/x" 2>"$T/err"; check unknown_preset_rc 2 $?
+grep_err unknown_preset_msg "unknown preset 'no-such' (known: tiny-gqa"
+"$BIN" build-model --preset tiny-gqa -o /proc/olm-no/such 2>"$T/err"; check unwritable_rc 1 $?
+grep_err unwritable_msg "/proc/olm-no: cannot create directory"
+"$BIN" build-model -o "$T/y" 2>"$T/err"; check missing_preset_rc 2 $?
+grep_err missing_preset_msg "preset is required"
+"$BIN" build-model --preset tiny-gqa 2>"$T/err"; check missing_output_rc 2 $?
+"$BIN" build-model --preset tiny-gqa --precision int8 -o "$T/z" 2>"$T/err"; check bad_precision_rc 2 $?
+grep_err bad_precision_msg "expected int4 or fp32"
+"$BIN" build-model --preset tiny-gqa --precision fp32 --ep cuda -o "$T/z" 2>"$T/err"; check fp32_cuda_rc 1 $?
+grep_err fp32_cuda_msg "int4 only"
+"$BIN" build-model --preset tiny-gqa --seed -1 -o "$T/z" 2>"$T/err"; check bad_seed_rc 2 $?
+"$BIN" build-model --preset tiny-gqa --tokenizer-dir "$T/none" -o "$T/z" 2>"$T/err"; check no_tokenizer_rc 1 $?
+grep_err no_tokenizer_msg "no tokenizer.json"
+"$BIN" build-model --help >"$T/out" 2>&1; check help_rc 0 $?
+
+"$BIN" inspect "$T/a" >"$T/out" 2>"$T/err"; check inspect_rc 0 $?
+grep -q "com.microsoft::GroupQueryAttention" "$T/out" && grep -q "lm_head.MatMul.weight_Q4 *uint8 *\[503, 8, 16\]" "$T/out"
+check inspect_lists_nodes_and_inits 0 $?
+"$BIN" inspect --json "$T/a" >"$T/out" 2>"$T/err"; check inspect_json_rc 0 $?
+grep -q '"op":[[:space:]]*"MatMulNBits"' "$T/out"; check inspect_json_content 0 $?
+"$BIN" inspect "$T/nonexistent" 2>"$T/err"; check inspect_missing_rc 1 $?
+grep_err inspect_missing_msg "nonexistent: cannot open"
+printf 'garbage\377\377' >"$T/bad.onnx"
+"$BIN" inspect "$T/bad.onnx" 2>"$T/err"; check inspect_bad_rc 1 $?
+grep_err inspect_bad_msg "bad.onnx: not an ONNX model"
+
+echo "writer-cli: $fails failed"
+[ "$fails" = 0 ]
