@@ -194,10 +194,11 @@ static onnxllm_status check_existing(const char *out, const olm_hub_listing *l, 
         if (!want[0]) continue;
         const char *had = manifest_hash(m, f->rel, key);
         if (strcmp(had, want)) {
-            cJSON_Delete(m);
-            return olm_fail(err, ONNXLLM_ERR_IO,
-                            "%s holds another version: %s changed upstream (%s %s, was %s); remove it or choose another -o",
-                            out, f->rel, key, want, had[0] ? had : "unknown");
+            olm_fail(err, ONNXLLM_ERR_IO,
+                     "%s holds another version: %s changed upstream (%s %s, was %s); remove it or choose another -o", out,
+                     f->rel, key, want, had[0] ? had : "unknown");
+            cJSON_Delete(m); /* `had` points into m */
+            return ONNXLLM_ERR_IO;
         }
     }
     cJSON_Delete(m);
