@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,21 @@ typedef struct {
     bool int4;
     int H, I, D, Nq, Nkv, V, L;
     onnxllm_error *err;
+    /* scratch reused by every layer (no fresh page faults per layer) */
+    float *W;
+    uint8_t *q;
+    void *s;
+    size_t W_cap, q_cap, s_cap;
 } wctx;
+
+/* Grows *p to at least n bytes (contents not kept). */
+static bool scratch(void **p, size_t *cap, size_t n) {
+    if (n <= *cap) return true;
+    free(*p);
+    *p = malloc(n);
+    *cap = *p ? n : 0;
+    return *p != NULL;
+}
 
 /* ---------------------------------------------------------------- weights */
 
@@ -112,9 +127,44 @@ static onnxllm_status put_linear_f32(wctx *x, const char *base, const float *W, 
 /* int4: the packed bytes and the scales are two tensors, so rows are quantized
  * into memory ([N, K/2] bytes + [N, K/32] scales, 1/7 of the fp32 size) and then
  * both written. */
+typedef struct {
+    const float *W;
+    int64_t N, K;
+    uint8_t *q;
+    void *scales;
+    bool f16;
+} q4_job;
+
+static void *q4_run(void *arg) {
+    q4_job *j = arg;
+    olm_q4_quantize(j->W, j->N, j->K, j->q, j->f16 ? NULL : j->scales, j->f16 ? j->scales : NULL);
+    return NULL;
+}
+
+/* Rows are independent, so big matrices are split across up to 8 threads (the
+ * quantizer is the slowest step of the full-size build). */
 static void quantize_rows(wctx *x, const float *W, int64_t N, int64_t K, uint8_t *q, void *scales) {
     bool f16 = x->io == OLM_ONNX_FLOAT16;
-    olm_q4_quantize(W, N, K, q, f16 ? NULL : scales, f16 ? scales : NULL);
+    size_t ssz = f16 ? 2 : 4;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int nt = N * K < (1 << 20) || ncpu < 2 ? 1 : ncpu > 8 ? 8 : (int)ncpu;
+    q4_job jobs[8];
+    pthread_t th[8];
+    bool started[8] = {false};
+    int64_t per = (N + nt - 1) / nt;
+    for (int t = 0; t < nt; t++) {
+        int64_t r0 = t * per, r1 = r0 + per < N ? r0 + per : N;
+        jobs[t] = (q4_job){W + r0 * K, r1 > r0 ? r1 - r0 : 0, K, q + r0 * (K / 2),
+                           (char *)scales + (size_t)(r0 * (K / OLM_Q4_BLOCK)) * ssz, f16};
+        if (t > 0 && jobs[t].N > 0) started[t] = pthread_create(&th[t], NULL, q4_run, &jobs[t]) == 0;
+    }
+    q4_run(&jobs[0]);
+    for (int t = 1; t < nt; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else if (jobs[t].N > 0)
+            q4_run(&jobs[t]); /* thread creation failed: do it here */
+    }
 }
 
 static onnxllm_status finish_linear_q4(wctx *x, const char *base, int64_t N, int64_t K, const uint8_t *q,
@@ -134,18 +184,10 @@ static onnxllm_status finish_linear_q4(wctx *x, const char *base, int64_t N, int
 static onnxllm_status put_linear(wctx *x, const char *base, const float *W, int64_t N, int64_t K) {
     if (!x->int4) return put_linear_f32(x, base, W, N, K);
     int64_t kb = K / OLM_Q4_BLOCK;
-    uint8_t *q = xmalloc((size_t)(N * kb * 16));
-    void *s = xmalloc((size_t)(N * kb) * 4);
-    onnxllm_status st;
-    if (!q || !s) {
-        st = olm_fail(x->err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
-    } else {
-        quantize_rows(x, W, N, K, q, s);
-        st = finish_linear_q4(x, base, N, K, q, s);
-    }
-    free(q);
-    free(s);
-    return st;
+    if (!scratch((void **)&x->q, &x->q_cap, (size_t)(N * kb * 16)) || !scratch(&x->s, &x->s_cap, (size_t)(N * kb) * 4))
+        return olm_fail(x->err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    quantize_rows(x, W, N, K, x->q, x->s);
+    return finish_linear_q4(x, base, N, K, x->q, x->s);
 }
 
 /* Embedding [V, H] and lm_head [V, H] (tied: the same values) — the two vocabulary-
@@ -214,8 +256,9 @@ static onnxllm_status put_layer_weights(wctx *x, int i) {
     size_t biggest = (size_t)(2 * I * H);
     if ((size_t)(qkv_n * H) > biggest) biggest = (size_t)(qkv_n * H);
     if ((size_t)(H * Nq * D) > biggest) biggest = (size_t)(H * Nq * D);
-    float *W = xmalloc(biggest * 4);
-    if (!W) return olm_fail(x->err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory (layer %d weights)", i);
+    if (!scratch((void **)&x->W, &x->W_cap, biggest * 4))
+        return olm_fail(x->err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory (layer %d weights)", i);
+    float *W = x->W;
     onnxllm_status st;
     snprintf(hf, sizeof hf, "model.layers.%d.input_layernorm.weight", i);
     st = put_vector(x, hf, hf, x->H);
@@ -259,7 +302,6 @@ static onnxllm_status put_layer_weights(wctx *x, int i) {
         snprintf(on, sizeof on, "model.layers.%d.mlp.down_proj.MatMul", i);
         st = put_linear(x, on, W, H, I);
     }
-    free(W);
     return st;
 }
 
@@ -718,6 +760,9 @@ onnxllm_status olm_phi3_write(const olm_phi3_config *c, const olm_weight_source 
         free(p);
     }
     olm_onnx_gb_free(&x.g);
+    free(x.W);
+    free(x.q);
+    free(x.s);
     if (!st) {
         char *p = olm_path_join(out_dir, "genai_config.json");
         st = p ? olm_genai_config_write(c, o, p, err) : olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");

@@ -114,8 +114,8 @@ const char *const *olm_phi3_preset_names(void);
 /* Deterministic random weights: value i of tensor `name` is a pure function of
  * (seed, name, i) — a counter-based generator — so any tensor or row range can be
  * produced independently and every build of one seed sees the same weights.
- * Linear/embedding values ~ normal(0, std); norm weights (names ending in
- * "norm.weight") ~ 1 + normal(0, 0.1). */
+ * Linear/embedding values ~ N(0, std^2) (approximately: Irwin-Hall sum of four
+ * uniforms, |z| <= 3.46); norm weights (names ending in "norm.weight") ~ 1 + 0.1 z. */
 typedef struct olm_random_weights {
     uint64_t seed;
     float std;

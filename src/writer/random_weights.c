@@ -1,13 +1,11 @@
 /* random_weights.c — deterministic random model weights (see phi3.h).
  *
- * Counter-based: tensor key = mix(seed, FNV-1a(name)); element i takes the 64-bit
- * hash of (key, i/2), splits it into two 24-bit uniforms and applies Box-Muller
- * (cos for even i, sin for odd i). No state is carried from one value to the next,
- * so row ranges, tensors and builds are all independent of generation order. */
+ * Counter-based: tensor key = mix(seed, FNV-1a(name)); element i is a function of
+ * the 64-bit hash of (key, i) only. No state is carried from one value to the
+ * next, so row ranges, tensors and builds are all independent of generation order. */
 #include "writer/phi3.h"
 #include "common/error.h"
 
-#include <math.h>
 #include <string.h>
 
 static inline uint64_t mix64(uint64_t z) { /* splitmix64 finaliser */
@@ -27,18 +25,19 @@ static bool is_norm(const char *name) {
     return n >= 11 && !strcmp(name + n - 11, "norm.weight");
 }
 
-/* values [first, first + n) of the tensor with key `key` */
+/* values [first, first + n) of the tensor with key `key`. Each value is the
+ * Irwin-Hall sum of four 16-bit uniforms from one 64-bit hash, standardised:
+ * mean 0, variance 1, bell-shaped within ±3.46 — close enough to a normal for
+ * random weights and ~20x cheaper than Box-Muller (the full-size build draws
+ * 3.8 billion values). */
 static void fill(uint64_t key, bool norm, float std, int64_t first, int64_t n, float *dst) {
-    const float two_pi = 6.283185307179586f, inv24 = 1.0f / 16777216.0f;
-    float mean = norm ? 1.0f : 0.0f, s = norm ? 0.1f : std;
+    const float k = 1.7320508075688772f / 65536.0f; /* sqrt(3): var of (sum of 4 U(0,1)) - 2 is 1/3 */
+    float mean = norm ? 1.0f : 0.0f, s = (norm ? 0.1f : std) * k;
     for (int64_t j = 0; j < n; j++) {
-        int64_t i = first + j;
-        uint64_t h = mix64(key + 0x9e3779b97f4a7c15ull * (uint64_t)(i >> 1));
-        float u1 = ((float)(h >> 40) + 0.5f) * inv24;             /* (0, 1) */
-        float u2 = (float)((h >> 8) & 0xffffff) * inv24;          /* [0, 1) */
-        float r = sqrtf(-2.0f * logf(u1));
-        float z = (i & 1) ? r * sinf(two_pi * u2) : r * cosf(two_pi * u2);
-        dst[j] = mean + s * z;
+        uint64_t h = mix64(key + 0x9e3779b97f4a7c15ull * (uint64_t)(first + j));
+        int32_t sum = (int32_t)(h & 0xffff) + (int32_t)((h >> 16) & 0xffff) + (int32_t)((h >> 32) & 0xffff) +
+                      (int32_t)(h >> 48) - 2 * 65535;
+        dst[j] = mean + s * (float)sum;
     }
 }
 

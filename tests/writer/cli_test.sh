@@ -37,6 +37,13 @@ grep_err fp32_cuda_msg "int4 only"
 "$BIN" build-model --preset tiny-gqa --seed -1 -o "$T/z" 2>"$T/err"; check bad_seed_rc 2 $?
 "$BIN" build-model --preset tiny-gqa --tokenizer-dir "$T/none" -o "$T/z" 2>"$T/err"; check no_tokenizer_rc 1 $?
 grep_err no_tokenizer_msg "no tokenizer.json"
+mkdir -p "$T/tok"
+printf '{"version":"1.0","model":{"type":"BPE"}}' >"$T/tok/tokenizer.json"
+printf '{"chat_template":"x"}' >"$T/tok/tokenizer_config.json"
+"$BIN" build-model --preset tiny-1layer --tokenizer-dir "$T/tok" -o "$T/t" -q 2>"$T/err"; check tokenizer_copy_rc 0 $?
+cmp -s "$T/tok/tokenizer.json" "$T/t/tokenizer.json" && cmp -s "$T/tok/tokenizer_config.json" "$T/t/tokenizer_config.json"
+check tokenizer_files_copied 0 $?
+[ ! -e "$T/t/merges.txt" ]; check absent_optional_files_skipped 0 $?
 "$BIN" build-model --help >"$T/out" 2>&1; check help_rc 0 $?
 
 "$BIN" inspect "$T/a" >"$T/out" 2>"$T/err"; check inspect_rc 0 $?
