@@ -267,7 +267,8 @@ onnxllm_status onnxllm_sequence_create(onnxllm_model *m, onnxllm_sequence **out,
 void onnxllm_sequence_free(onnxllm_sequence *s);
 
 /* Appends tokens and computes them (prefill; may be called several times — each
- * call is one ORT run together with a pending sampled token, if any). Fails with
+ * call is one ORT run together with a pending sampled token, if any). n == 0
+ * computes what is pending (so that onnxllm_sequence_logits() is available). Fails with
  * ONNXLLM_ERR_INVALID_ARGUMENT when the sequence would exceed max_length or an id
  * is outside [0, vocab). Afterwards the last position's logits are available. */
 onnxllm_status onnxllm_sequence_append(onnxllm_sequence *s, const int32_t *ids, size_t n,

@@ -217,7 +217,15 @@ done:
 onnxllm_status onnxllm_sequence_append(onnxllm_sequence *s, const int32_t *ids, size_t n, onnxllm_error *err) {
     const olm_genai_config *c = &s->m->cfg;
     atomic_store(&s->cancel, false);
-    if (n == 0) return ONNXLLM_OK;
+    if (n == 0) { /* just compute what is pending (e.g. after rewind_to) */
+        if (s->logits_valid || s->n_tokens == 0) return ONNXLLM_OK;
+        if (s->n_computed == s->n_tokens) {
+            s->n_computed--;
+            onnxllm_status st = olm_kvcache_truncate(s->m, &s->kv, (int64_t)s->n_computed, err);
+            if (st) return st;
+        }
+        return olm_sequence_compute(s, err);
+    }
     if (!ids) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "append: ids is NULL");
     if (s->n_tokens + n > (size_t)s->m->max_length)
         return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT,
