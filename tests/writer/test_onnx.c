@@ -8,6 +8,7 @@
 #include "onnx/writer.h"
 #include "writer/phi3.h"
 
+#include <math.h>
 #include <onnxruntime_c_api.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -218,6 +219,60 @@ TEST(fp32_weights_read_back) {
     olm_onnx_free(m);
 }
 
+static bool same_file(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    bool same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        if (ca != cb) same = false;
+        if (ca == EOF || cb == EOF) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
+}
+
+/* The random source is counter-based: any row range equals the same rows of the
+ * whole tensor, and the writer's streamed route (row chunks) writes exactly the
+ * bytes of its whole-tensor route. */
+TEST(random_rows_and_streaming) {
+    olm_random_weights rw = {42, 0.02f};
+    olm_weight_source w = olm_random_weight_source(&rw);
+    int64_t shape[2] = {300, 64};
+    float *all = malloc(sizeof(float) * 300 * 64), *rows = malloc(sizeof(float) * 50 * 64);
+    onnxllm_error e = {0};
+    CHECK_EQ_INT(w.get(w.ctx, "model.embed_tokens.weight", shape, 2, all, &e), ONNXLLM_OK);
+    CHECK_EQ_INT(w.get_rows(w.ctx, "model.embed_tokens.weight", shape, 123, 50, rows, &e), ONNXLLM_OK);
+    CHECK(!memcmp(rows, all + 123 * 64, sizeof(float) * 50 * 64));
+    CHECK_EQ_INT(w.get_rows(w.ctx, "x", shape, 290, 20, rows, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    double sum = 0, sq = 0;
+    for (int i = 0; i < 300 * 64; i++) sum += all[i], sq += (double)all[i] * all[i];
+    double mean = sum / (300 * 64), sd = sqrt(sq / (300 * 64) - mean * mean);
+    CHECK(fabs(mean) < 1e-3 && fabs(sd - 0.02) < 1e-3); /* the scale asked for */
+    free(all), free(rows);
+
+    const char *presets[] = {"tiny-gqa", "tiny-gqa-untied"};
+    for (int k = 0; k < 4; k++) {
+        olm_phi3_config c;
+        olm_phi3_preset(presets[k % 2], &c);
+        rw.std = olm_phi3_preset_init_std(presets[k % 2]);
+        olm_weight_source whole = w;
+        whole.get_rows = NULL;
+        char a[128], b[128], fa[160], fb[160];
+        snprintf(a, sizeof a, "%s/streamed%d", tmp_root, k);
+        snprintf(b, sizeof b, "%s/whole%d", tmp_root, k);
+        olm_build_options o = {.precision = OLM_PRECISION_INT4, .ep = k < 2 ? OLM_EP_CPU : OLM_EP_CUDA};
+        CHECK_EQ_INT(olm_phi3_write(&c, &w, &o, a, &e), ONNXLLM_OK);
+        CHECK_EQ_INT(olm_phi3_write(&c, &whole, &o, b, &e), ONNXLLM_OK);
+        snprintf(fa, sizeof fa, "%s/model.onnx.data", a);
+        snprintf(fb, sizeof fb, "%s/model.onnx.data", b);
+        CHECK(same_file(fa, fb));
+        snprintf(fa, sizeof fa, "%s/model.onnx", a);
+        snprintf(fb, sizeof fb, "%s/model.onnx", b);
+        CHECK(same_file(fa, fb));
+    }
+}
+
 TEST(malformed_files) {
     char path[128];
     snprintf(path, sizeof path, "%s/bad.onnx", tmp_root);
@@ -249,6 +304,7 @@ int main(void) {
     RUN(varint_roundtrip);
     RUN(roundtrip_and_ort_run);
     RUN(fp32_weights_read_back);
+    RUN(random_rows_and_streaming);
     RUN(malformed_files);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
