@@ -1,9 +1,98 @@
-/* cmd_convert.c — `onnxllm convert` (not implemented yet). */
+/* cmd_convert.c — `onnxllm convert --from HF_DIR -o DIR [--precision int4|fp32] [--ep cpu|cuda]`:
+ * a Hugging Face Phi-3-family checkpoint (config.json + safetensors) to the
+ * onnxruntime-genai folder layout, through the same writer as build-model. */
 #include "cli.h"
+#include "common/error.h"
+#include "writer/hf_config.h"
+#include "writer/phi3.h"
+#include "writer/safetensors.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void help(FILE *f) {
+    fprintf(f,
+            "usage: onnxllm convert --from HF_DIR -o OUT_DIR [--precision int4|fp32] [--ep cpu|cuda] [--quiet]\n"
+            "\n"
+            "Converts a Hugging Face Phi3ForCausalLM checkpoint (Phi-3-mini, Phi-3.5-mini, Phi-4-mini):\n"
+            "HF_DIR/config.json (+ generation_config.json) and model.safetensors or sharded\n"
+            "model-*.safetensors with model.safetensors.index.json (BF16, F16 or F32 weights).\n"
+            "Writes OUT_DIR/model.onnx, model.onnx.data, genai_config.json and copies the\n"
+            "tokenizer files found in HF_DIR.\n"
+            "\n"
+            "  --from DIR          Hugging Face model folder\n"
+            "  -o, --output DIR    output folder (created if needed)\n"
+            "  --precision P       int4 (MatMulNBits, block 32, default) or fp32\n"
+            "  --ep E              cpu (fp32 I/O, default) or cuda (fp16 I/O)\n"
+            "  -q, --quiet         no progress on stderr\n"
+            "  -h, --help          this help\n");
+}
+
+static void progress(void *user, int done, int total) {
+    (void)user;
+    fprintf(stderr, "\rconvert: layer %d/%d", done, total);
+    if (done == total) fputc('\n', stderr);
+}
 
 int cmd_convert(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "onnxllm convert: not implemented yet\n");
-    return CLI_FAIL;
+    static const struct option opts[] = {{"from", required_argument, 0, 'f'},
+                                         {"output", required_argument, 0, 'o'},
+                                         {"precision", required_argument, 0, 'p'},
+                                         {"ep", required_argument, 0, 'e'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *from = NULL, *out = NULL;
+    olm_build_options o = {.precision = OLM_PRECISION_INT4, .ep = OLM_EP_CPU};
+    int quiet = 0, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f': from = optarg; break;
+        case 'o': out = optarg; break;
+        case 'p':
+            if (!strcmp(optarg, "int4")) o.precision = OLM_PRECISION_INT4;
+            else if (!strcmp(optarg, "fp32")) o.precision = OLM_PRECISION_FP32;
+            else return cli_usage_error("convert", "unknown precision '%s' (int4 or fp32)", optarg);
+            break;
+        case 'e':
+            if (!strcmp(optarg, "cpu")) o.ep = OLM_EP_CPU;
+            else if (!strcmp(optarg, "cuda")) o.ep = OLM_EP_CUDA;
+            else return cli_usage_error("convert", "unknown execution provider '%s' (cpu or cuda)", optarg);
+            break;
+        case 'q': quiet = 1; break;
+        case 'h': help(stdout); return CLI_OK;
+        default:
+            return cli_usage_error("convert", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error("convert", "unexpected argument '%s'", argv[optind]);
+    if (!from) return cli_usage_error("convert", "missing --from HF_DIR");
+    if (!out) return cli_usage_error("convert", "missing -o OUT_DIR");
+
+    onnxllm_error err = {0};
+    olm_phi3_config cfg;
+    olm_safetensors *st = NULL;
+    if (olm_hf_config_load(from, &cfg, &err) || olm_phi3_config_validate(&cfg, &err) ||
+        olm_st_open_dir(from, &st, &err))
+        return cli_report("convert", &err);
+    char *tok = malloc(strlen(from) + 16);
+    if (tok) {
+        sprintf(tok, "%s/tokenizer.json", from);
+        if (access(tok, F_OK) == 0) o.tokenizer_dir = from;
+    }
+    if (!quiet && isatty(2)) o.progress = progress;
+    olm_st_source src = {st, from};
+    olm_weight_source w = olm_st_weight_source(&src);
+    onnxllm_status s = olm_phi3_write(&cfg, &w, &o, out, &err);
+    olm_st_close(st);
+    free(tok);
+    if (s) return cli_report("convert", &err);
+    if (!quiet)
+        fprintf(stderr, "convert: wrote %s (%s, %s)\n", out, o.precision == OLM_PRECISION_INT4 ? "int4" : "fp32",
+                o.ep == OLM_EP_CPU ? "cpu" : "cuda");
+    return CLI_OK;
 }

@@ -1,9 +1,68 @@
-/* cmd_quantize.c — `onnxllm quantize` (not implemented yet). */
+/* cmd_quantize.c — `onnxllm quantize IN_DIR OUT_DIR`: an fp32 CPU model folder of
+ * our layout (build-model/convert --precision fp32) to the CPU int4 one. The fp32
+ * weights are read back with HF names and fed to the same writer, so the result is
+ * byte-identical to building int4 directly from the same weights. */
 #include "cli.h"
+#include "writer/fp32_model.h"
+#include "writer/phi3.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void help(FILE *f) {
+    fprintf(f,
+            "usage: onnxllm quantize [--quiet] IN_DIR OUT_DIR\n"
+            "\n"
+            "Quantizes an fp32 CPU model folder (model.onnx, model.onnx.data, genai_config.json,\n"
+            "as written by `onnxllm build-model --precision fp32` or `onnxllm convert --precision\n"
+            "fp32`) to the CPU int4 layout: MatMulNBits, block 32, symmetric RTN (ONNX Runtime's\n"
+            "quantizer formula), accuracy_level 4. Tokenizer files in IN_DIR are copied.\n"
+            "\n"
+            "  -q, --quiet   no progress on stderr\n"
+            "  -h, --help    this help\n");
+}
+
+static void progress(void *user, int done, int total) {
+    (void)user;
+    fprintf(stderr, "\rquantize: layer %d/%d", done, total);
+    if (done == total) fputc('\n', stderr);
+}
 
 int cmd_quantize(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "onnxllm quantize: not implemented yet\n");
-    return CLI_FAIL;
+    static const struct option opts[] = {
+        {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int quiet = 0, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'q': quiet = 1; break;
+        case 'h': help(stdout); return CLI_OK;
+        default: return cli_usage_error("quantize", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 2) return cli_usage_error("quantize", "expected IN_DIR and OUT_DIR");
+    const char *in = argv[optind], *out = argv[optind + 1];
+    if (!strcmp(in, out)) return cli_usage_error("quantize", "IN_DIR and OUT_DIR must differ");
+
+    onnxllm_error err = {0};
+    olm_fp32_model *fm = NULL;
+    if (olm_fp32_model_open(in, &fm, &err)) return cli_report("quantize", &err);
+    olm_build_options o = {.precision = OLM_PRECISION_INT4, .ep = OLM_EP_CPU};
+    char *tok = malloc(strlen(in) + 16);
+    if (tok) {
+        sprintf(tok, "%s/tokenizer.json", in);
+        if (access(tok, F_OK) == 0) o.tokenizer_dir = in;
+    }
+    if (!quiet && isatty(2)) o.progress = progress;
+    olm_weight_source w = olm_fp32_model_weights(fm);
+    onnxllm_status s = olm_phi3_write(olm_fp32_model_config(fm), &w, &o, out, &err);
+    if (!s) s = olm_fp32_copy_rope_caches(fm, out, &err);
+    olm_fp32_model_close(fm);
+    free(tok);
+    if (s) return cli_report("quantize", &err);
+    if (!quiet) fprintf(stderr, "quantize: wrote %s (int4, cpu)\n", out);
+    return CLI_OK;
 }
