@@ -248,8 +248,78 @@ static onnxllm_status fm_get(void *ctx, const char *name, const int64_t *shape, 
     return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: no tensor for '%s'", fm->m->path, name);
 }
 
+/* Reads bytes [off, off + n) of an fp32 initializer's data (inline or external). */
+static onnxllm_status read_range(const olm_fp32_model *fm, const olm_onnx_tensor *t, uint64_t off, size_t n,
+                                 void *dst, onnxllm_error *err) {
+    const uint64_t total = olm_onnx_tensor_nbytes(t);
+    if (off > total || n > total - off)
+        return olm_fail(err, ONNXLLM_ERR_INTERNAL, "%s: read past the end of '%s'", fm->m->path, t->name);
+    if (!t->external) {
+        if (!t->raw || t->raw_len != total)
+            return olm_fail(err, ONNXLLM_ERR_UNSUPPORTED, "%s: '%s' is not raw data", fm->m->path, t->name);
+        memcpy(dst, t->raw + off, n);
+        return ONNXLLM_OK;
+    }
+    if (!t->location || t->location[0] == '/' || strstr(t->location, ".."))
+        return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: '%s' has a bad external location", fm->m->path, t->name);
+    if (t->length && t->length < total)
+        return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: '%s' external length too short", fm->m->path, t->name);
+    char *path = olm_path_join(fm->m->dir, t->location);
+    if (!path) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    onnxllm_status s = ONNXLLM_OK;
+    if (fd < 0) {
+        s = olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    } else {
+        uint8_t *p = dst;
+        uint64_t at = t->offset + off;
+        while (n && !s) {
+            ssize_t r = pread(fd, p, n, (off_t)at);
+            if (r <= 0) s = olm_fail(err, ONNXLLM_ERR_IO, "%s: truncated (tensor '%s')", path, t->name);
+            else p += r, at += (uint64_t)r, n -= (size_t)r;
+        }
+        close(fd);
+    }
+    free(path);
+    return s;
+}
+
+/* Streamed rows of the vocabulary-sized tensors: embedding rows are contiguous; HF
+ * lm_head rows are columns of the stored [H, V] MatMul weight (one strided read per
+ * input feature). */
+static onnxllm_status fm_get_rows(void *ctx, const char *name, const int64_t *shape, int64_t row0, int64_t n_rows,
+                                  float *dst, onnxllm_error *err) {
+    const olm_fp32_model *fm = ctx;
+    const int64_t V = shape[0], H = shape[1];
+    if (row0 < 0 || n_rows < 0 || row0 + n_rows > V)
+        return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "%s: rows [%lld, %lld) outside [0, %lld)", name,
+                        (long long)row0, (long long)(row0 + n_rows), (long long)V);
+    const bool lm = !strcmp(name, "lm_head.weight");
+    if (!lm && strcmp(name, "model.embed_tokens.weight"))
+        return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: no row access for '%s'", fm->m->path, name);
+    const olm_onnx_node *nd = lm ? olm_onnx_find_node(&fm->m->graph, "/lm_head/MatMul") : NULL;
+    const char *iname = lm ? (nd && nd->n_inputs == 2 ? nd->inputs[1] : "") : name;
+    const olm_onnx_tensor *t = olm_onnx_find_init(fm->m, iname);
+    const int64_t want[2] = {lm ? H : V, lm ? V : H};
+    if (!t || t->dtype != OLM_ONNX_FLOAT || t->rank != 2 || t->dims[0] != want[0] || t->dims[1] != want[1]) {
+        char w[64];
+        fmt_dims(w, sizeof w, want, 2);
+        return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: no float %s initializer for '%s'", fm->m->path, w, name);
+    }
+    if (!lm) return read_range(fm, t, (uint64_t)(row0 * H) * 4, (size_t)(n_rows * H) * 4, dst, err);
+    float *col = malloc((size_t)n_rows * sizeof *col);
+    if (!col) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    onnxllm_status s = ONNXLLM_OK;
+    for (int64_t k = 0; k < H && !s; k++) {
+        s = read_range(fm, t, (uint64_t)(k * V + row0) * 4, (size_t)n_rows * 4, col, err);
+        for (int64_t j = 0; j < n_rows && !s; j++) dst[j * H + k] = col[j];
+    }
+    free(col);
+    return s;
+}
+
 olm_weight_source olm_fp32_model_weights(olm_fp32_model *fm) {
-    return (olm_weight_source){.ctx = fm, .get = fm_get};
+    return (olm_weight_source){.ctx = fm, .get = fm_get, .get_rows = fm_get_rows};
 }
 
 /* ---- rope tables ------------------------------------------------------------------ */

@@ -381,6 +381,24 @@ static onnxllm_status st_get(void *ctx, const char *name, const int64_t *shape, 
     return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: missing tensor '%s'", s->where, name);
 }
 
+/* Rows [row0, row0 + n_rows) of a stored 2-D tensor (the writer streams the
+ * vocabulary-sized ones this way): a view on the mapping, converted. */
+static onnxllm_status st_get_rows(void *ctx, const char *name, const int64_t *shape, int64_t row0, int64_t n_rows,
+                                  float *dst, onnxllm_error *err) {
+    const olm_st_source *s = ctx;
+    const olm_st_tensor *t = olm_st_find(s->st, name);
+    if (!t) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: missing tensor '%s'", s->where, name);
+    if (!same_shape(t, shape, 2)) return shape_error(t, shape, 2, err);
+    if (row0 < 0 || n_rows < 0 || row0 + n_rows > shape[0])
+        return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "%s: rows [%lld, %lld) outside [0, %lld)", name,
+                        (long long)row0, (long long)(row0 + n_rows), (long long)shape[0]);
+    olm_st_tensor view = *t;
+    const size_t row_bytes = t->nbytes / (size_t)(shape[0] ? shape[0] : 1);
+    view.data = t->data + (size_t)row0 * row_bytes;
+    view.nbytes = (size_t)n_rows * row_bytes;
+    return olm_st_to_f32(&view, dst, err);
+}
+
 olm_weight_source olm_st_weight_source(olm_st_source *s) {
-    return (olm_weight_source){.ctx = s, .get = st_get};
+    return (olm_weight_source){.ctx = s, .get = st_get, .get_rows = st_get_rows};
 }

@@ -1,6 +1,8 @@
 /* ort_logits.c — test helper: a plain prefill run through the ORT C API. */
 #include "ort_logits.h"
 
+#include "writer/quant4.h"
+
 #include <onnxruntime_c_api.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,7 @@
     } while (0)
 
 int ort_logits(const char *model_dir, int n_layers, int n_kv_heads, int head_dim, const int64_t *ids, int S, int V,
-               float *logits, char *errbuf) {
+               int f16, float *logits, char *errbuf) {
     const OrtApi *ort = OrtGetApiBase()->GetApi(ORT_API_VERSION);
     int rc = -1, n_in = 2 + 2 * n_layers;
     OrtEnv *env = NULL;
@@ -52,13 +54,18 @@ int ort_logits(const char *model_dir, int n_layers, int n_kv_heads, int head_dim
             char nm[64];
             snprintf(nm, sizeof nm, "past_key_values.%d.%s", l, k ? "value" : "key");
             names[2 + 2 * l + k] = strdup(nm);
-            CK(ort->CreateTensorAsOrtValue(alloc, kv, 4, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &in[2 + 2 * l + k]));
+            CK(ort->CreateTensorAsOrtValue(alloc, kv, 4,
+                                           f16 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16 : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT,
+                                           &in[2 + 2 * l + k]));
         }
     const char *out_names[] = {"logits"};
     CK(ort->Run(sess, NULL, (const char *const *)names, (const OrtValue *const *)in, (size_t)n_in, out_names, 1, &out));
-    float *y;
-    CK(ort->GetTensorMutableData(out, (void **)&y));
-    memcpy(logits, y, sizeof *logits * (size_t)S * (size_t)V);
+    void *y;
+    CK(ort->GetTensorMutableData(out, &y));
+    if (f16)
+        for (size_t i = 0; i < (size_t)S * (size_t)V; i++) logits[i] = olm_f16_to_f32(((const uint16_t *)y)[i]);
+    else
+        memcpy(logits, y, sizeof *logits * (size_t)S * (size_t)V);
     rc = 0;
 done:
     if (out) ort->ReleaseValue(out);

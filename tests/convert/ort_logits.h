@@ -5,8 +5,10 @@
 
 #include <stdint.h>
 
-/* logits: [S, V] floats. Returns 0, or -1 with a message in errbuf (256 bytes). */
+/* logits: [S, V] floats. f16: the model's KV cache and logits are float16 (CUDA
+ * layout, which ORT's CPU provider also runs). Returns 0, or -1 with a message in
+ * errbuf (256 bytes). */
 int ort_logits(const char *model_dir, int n_layers, int n_kv_heads, int head_dim, const int64_t *ids, int S, int V,
-               float *logits, char *errbuf);
+               int f16, float *logits, char *errbuf);
 
 #endif

@@ -12,6 +12,7 @@
 #include "phi3_ref.h"
 #include "st_write.h"
 #include "common/error.h"
+#include "writer/fp32_model.h"
 #include "writer/hf_config.h"
 #include "writer/quant4.h"
 #include "writer/safetensors.h"
@@ -214,6 +215,7 @@ static void write_ckpt(const char *dir, const ckpt_spec *s, const ckpt_opts *o) 
 typedef struct {
     olm_weight_source inner;
     bool tied;
+    bool f16;   /* CUDA layout: every tensor fp16, int4 scales fp16 */
 } qdq_source;
 
 static bool is_linear(const char *name) {
@@ -225,14 +227,22 @@ static onnxllm_status qdq_get(void *ctx, const char *name, const int64_t *shape,
     qdq_source *q = ctx;
     const char *src = (q->tied && !strcmp(name, "lm_head.weight")) ? "model.embed_tokens.weight" : name;
     onnxllm_status s = q->inner.get(q->inner.ctx, src, shape, rank, dst, err);
-    if (s || rank != 2 || !is_linear(name)) return s;
+    if (s) return s;
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) n *= shape[i];
+    if (rank != 2 || !is_linear(name)) {
+        for (int64_t i = 0; q->f16 && i < n; i++) dst[i] = olm_f16_to_f32(olm_f32_to_f16(dst[i]));
+        return ONNXLLM_OK;
+    }
     const int64_t N = shape[0], K = shape[1];
     uint8_t *p = malloc((size_t)(N * K / 2));
     float *sc = malloc((size_t)(N * K / 32) * sizeof *sc);
-    olm_q4_quantize(dst, N, K, p, sc, NULL);
-    olm_q4_dequantize(p, sc, NULL, N, K, dst);
+    uint16_t *sh = malloc((size_t)(N * K / 32) * sizeof *sh);
+    olm_q4_quantize(dst, N, K, p, q->f16 ? NULL : sc, q->f16 ? sh : NULL);
+    olm_q4_dequantize(p, q->f16 ? NULL : sc, q->f16 ? sh : NULL, N, K, dst);
     free(p);
     free(sc);
+    free(sh);
     return ONNXLLM_OK;
 }
 
@@ -278,6 +288,8 @@ static int set_accuracy_level_0(const char *dir) {
 static bool convert(const char *hf, const char *precision) {
     char args[1400];
     snprintf(args, sizeof args, "convert --from '%s' -o '%s' --precision %s", hf, P("out", NULL), precision);
+    if (!strcmp(precision, "cuda")) /* int4, CUDA layout */
+        snprintf(args, sizeof args, "convert --from '%s' -o '%s' --ep cuda", hf, P("out", NULL));
     int rc = run_cli(args, P("err.txt", NULL));
     if (rc != 0) {
         char *e = slurp(P("err.txt", NULL));
@@ -292,7 +304,10 @@ static bool convert(const char *hf, const char *precision) {
  * longer than the LongRoPE switch point 32). int4: the reference gets the quantized →
  * dequantized matrices; *vs_fp32 receives the distance to the plain fp32 reference.
  * Returns max |diff|. */
-static double compare(const char *hf_in, const ckpt_spec *s, bool int4, double *vs_fp32, double *max_logit) {
+enum { M_FP32, M_INT4, M_INT4_CUDA };
+
+static double compare(const char *hf_in, const ckpt_spec *s, int mode, double *vs_fp32, double *max_logit) {
+    const bool int4 = mode != M_FP32, f16 = mode == M_INT4_CUDA;
     char hf[600], out[600];
     snprintf(hf, sizeof hf, "%s", hf_in);
     snprintf(out, sizeof out, "%s", P("out", NULL));
@@ -306,7 +321,7 @@ static double compare(const char *hf_in, const ckpt_spec *s, bool int4, double *
     }
     olm_st_source src = {st, hf};
     olm_weight_source w = olm_st_weight_source(&src);
-    qdq_source q = {w, c.tie_word_embeddings};
+    qdq_source q = {w, c.tie_word_embeddings, f16};
     olm_weight_source wq = {.ctx = &q, .get = qdq_get};
     olm_phi3_config cq = c;
     cq.tie_word_embeddings = false; /* lm_head int4, embedding fp32: two different tensors */
@@ -321,7 +336,7 @@ static double compare(const char *hf_in, const ckpt_spec *s, bool int4, double *
         float *want = malloc(sizeof(float) * (size_t)(S * s->V));
         float *plain = malloc(sizeof(float) * (size_t)(S * s->V));
         char eb[256];
-        int ok = ort_logits(out, s->L, s->Nkv, s->D, ids, S, s->V, got, eb) == 0;
+        int ok = ort_logits(out, s->L, s->Nkv, s->D, ids, S, s->V, f16, got, eb) == 0;
         if (!ok) printf("    %s\n", eb);
         CHECK(ok);
         onnxllm_status rs = phi3_ref_logits(int4 ? &cq : &c, int4 ? &wq : &w, ids, S, want, &e);
@@ -352,7 +367,7 @@ static void fp32_case(const ckpt_spec *spec, const ckpt_opts *o) {
     snprintf(hf, sizeof hf, "%s", P("hf", NULL));
     write_ckpt(hf, spec, o);
     if (!convert(hf, "fp32")) return;
-    double d = compare(hf, spec, false, NULL, NULL);
+    double d = compare(hf, spec, M_FP32, NULL, NULL);
     printf("    max |ORT - reference| = %.3g\n", d);
     CHECK(d < 1e-4);
 }
@@ -378,14 +393,30 @@ static void int4_case(const ckpt_spec *spec, const ckpt_opts *o) {
     write_ckpt(hf, spec, o);
     if (!convert(hf, "int4")) return;
     double vs_fp32 = 0, maxabs = 0;
-    double d4 = compare(hf, spec, true, &vs_fp32, &maxabs);
+    double d4 = compare(hf, spec, M_INT4, &vs_fp32, &maxabs);
     CHECK_EQ_INT(set_accuracy_level_0(P("out", NULL)), 1 + 5 * spec->L); /* lm_head + per layer qkv, o, gate, up, down */
-    double d0 = compare(hf, spec, true, NULL, NULL);
+    double d0 = compare(hf, spec, M_INT4, NULL, NULL);
     printf("    max |logit| %.3g; max |ORT - reference(dequantized)|: accuracy_level 0 %.3g, 4 %.3g; "
            "int4 vs fp32 weights %.3g\n", maxabs, d0, d4, vs_fp32);
     CHECK(d0 < 1e-4);
     CHECK(d4 < 0.08 * maxabs);
     CHECK(vs_fp32 > 4 * d4);
+}
+
+/* CUDA layout (fp16 I/O, fp16 scales, no accuracy_level), run by ORT's CPU provider:
+ * the reference gets fp16-rounded tensors and int4 matrices quantized with fp16 scales
+ * (as our quantizer does for this layout). ORT computes in fp16 (10-bit mantissa), so the
+ * bound is relative: 3% of the largest |logit|, against an int4 effect of >10x that. */
+TEST(phi4_like_bf16_int4_cuda_layout) {
+    char hf[600];
+    snprintf(hf, sizeof hf, "%s", P("hf", NULL));
+    write_ckpt(hf, &PHI4_LIKE, &(ckpt_opts){.dtype = "BF16"});
+    if (!convert(hf, "cuda")) return;
+    double vs_fp32 = 0, maxabs = 0, d = compare(hf, &PHI4_LIKE, M_INT4_CUDA, &vs_fp32, &maxabs);
+    printf("    max |logit| %.3g; max |ORT fp16 - reference(fp16, dequantized)| %.3g; vs fp32 weights %.3g\n", maxabs,
+           d, vs_fp32);
+    CHECK(d < 0.03 * maxabs);
+    CHECK(vs_fp32 > 4 * d);
 }
 
 TEST(phi4_like_bf16_sharded_int4) { int4_case(&PHI4_LIKE, &(ckpt_opts){.dtype = "BF16", .shards = 2}); }
@@ -486,6 +517,37 @@ TEST(quantize_matches_build_model_int4) {
     quantize_equals_build("tiny-gqa-untied", 11);
 }
 
+/* The fp32 model source: whole-tensor reads and streamed row reads agree (rows of
+ * lm_head are strided columns of the stored [H, V] weight), at any row offset. */
+TEST(fp32_source_rows_match_whole) {
+    char a[1400], dir[600];
+    snprintf(dir, sizeof dir, "%s", P("rows32", NULL));
+    snprintf(a, sizeof a, "build-model --preset tiny-gqa-untied --seed 5 --precision fp32 -q -o '%s'", dir);
+    CHECK_EQ_INT(run_cli(a, P("err.txt", NULL)), 0);
+    olm_fp32_model *fm = NULL;
+    onnxllm_error e = {0};
+    CHECK_EQ_INT(olm_fp32_model_open(dir, &fm, &e), ONNXLLM_OK);
+    if (!fm) {
+        printf("    %s\n", e.message);
+        return;
+    }
+    const olm_phi3_config *c = olm_fp32_model_config(fm);
+    olm_weight_source w = olm_fp32_model_weights(fm);
+    const int64_t V = c->vocab_size, H = c->hidden_size, shape[2] = {V, H};
+    float *whole = malloc(sizeof(float) * (size_t)(V * H)), *rows = malloc(sizeof(float) * (size_t)(V * H));
+    static const char *const names[] = {"model.embed_tokens.weight", "lm_head.weight"};
+    for (int k = 0; k < 2; k++) {
+        CHECK_EQ_INT(w.get(w.ctx, names[k], shape, 2, whole, &e), ONNXLLM_OK);
+        const int64_t r0 = 37, n = V - 37 - 5;
+        CHECK_EQ_INT(w.get_rows(w.ctx, names[k], shape, r0, n, rows, &e), ONNXLLM_OK);
+        CHECK(!memcmp(rows, whole + r0 * H, sizeof(float) * (size_t)(n * H)));
+    }
+    CHECK_EQ_INT(w.get_rows(w.ctx, "lm_head.weight", shape, V - 2, 3, rows, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    free(whole);
+    free(rows);
+    olm_fp32_model_close(fm);
+}
+
 TEST(quantize_errors) {
     char a[1400];
     snprintf(a, sizeof a, "quantize -q '%s' '%s'", P("q4", NULL), P("qbad", NULL));
@@ -508,8 +570,10 @@ int main(int argc, char **argv) {
     RUN(phi3_mini_like_bf16_fp32);
     RUN(phi4_like_bf16_sharded_int4);
     RUN(phi3_mini_like_f32_int4);
+    RUN(phi4_like_bf16_int4_cuda_layout);
     RUN(convert_errors);
     RUN(quantize_matches_build_model_int4);
+    RUN(fp32_source_rows_match_whole);
     RUN(quantize_errors);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);

@@ -76,6 +76,14 @@ TEST(weight_source_shapes_and_missing) {
     CHECK(strstr(e.message, "tensor 'a.f32' has shape [2, 3], expected [3, 2]") != NULL);
     CHECK_EQ_INT(w.get(w.ctx, "model.norm.weight", good, 1, x, &e), ONNXLLM_ERR_FORMAT);
     CHECK(strstr(e.message, "missing tensor 'model.norm.weight'") != NULL);
+    float r[3];
+    CHECK_EQ_INT(w.get_rows(w.ctx, "a.f32", good, 1, 1, r, &e), ONNXLLM_OK); /* row 1 of [2, 3] */
+    CHECK(r[0] == v6[3] && r[1] == v6[4] && r[2] == v6[5]);
+    int64_t bshape[2] = {3, 2};
+    CHECK_EQ_INT(w.get_rows(w.ctx, "b.bf16", bshape, 2, 1, r, &e), ONNXLLM_OK); /* bf16 row 2 */
+    CHECK(r[0] == -0.0f && r[1] == 1000.0f);
+    CHECK_EQ_INT(w.get_rows(w.ctx, "b.bf16", bshape, 2, 2, r, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_INT(w.get_rows(w.ctx, "a.f32", bad, 0, 1, r, &e), ONNXLLM_ERR_FORMAT);
     int64_t two[1] = {2};
     CHECK_EQ_INT(w.get(w.ctx, "d.i8", two, 1, x, &e), ONNXLLM_ERR_UNSUPPORTED);
     CHECK(strstr(e.message, "unsupported dtype I8") != NULL);
