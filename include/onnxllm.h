@@ -504,9 +504,13 @@ typedef struct onnxllm_pull_params {
 onnxllm_pull_params onnxllm_pull_default_params(void);
 
 /* Downloads every file under `folder` of params->repo ("" = the whole repository) into
- * out_dir, keeping the paths relative to `folder`. When out_dir already holds every file
- * with the listed size it succeeds without downloading ("up to date"); when it exists
- * with other content it fails and leaves it alone. Errors: ONNXLLM_ERR_NETWORK (host
+ * out_dir, keeping the paths relative to `folder`. The branch is pinned to its commit
+ * first, so every file comes from one snapshot; out_dir/.onnxllm-pull.json records it.
+ * When out_dir already holds every file with the listed size (and hashes, per that
+ * manifest) it succeeds without downloading ("up to date"). When it holds an older pull
+ * of the same folder and nothing else, it is updated: unchanged files are hard-linked,
+ * changed ones downloaded, and the new folder swapped in at once. Any other existing
+ * out_dir is left alone (error). Errors: ONNXLLM_ERR_NETWORK (host
  * unreachable, HTTP 401/403/404, retries exhausted), ONNXLLM_ERR_CHECKSUM (a file's
  * hash differs: the file is deleted), ONNXLLM_ERR_IO (disk), ONNXLLM_ERR_FORMAT (bad
  * listing), ONNXLLM_ERR_CANCELLED. Not thread-safe for the same out_dir (a lock file

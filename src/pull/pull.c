@@ -156,54 +156,158 @@ static const char *manifest_hash(const cJSON *manifest, const char *rel, const c
     return "";
 }
 
-/* OUT exists: it is "up to date" when it holds every listed file with its size and,
- * when our manifest is there, with the hashes the listing gives now (a file changed
- * upstream with the same size is caught without re-hashing gigabytes). *how says
- * which check was possible. */
-static onnxllm_status check_existing(const char *out, const olm_hub_listing *l, bool *complete, const char **how,
-                                     onnxllm_error *err) {
-    *complete = false;
+/* True when the manifest lists `rel` (or rel is the manifest itself). */
+static bool manifest_has(const cJSON *manifest, const char *rel) {
+    if (!strcmp(rel, MANIFEST_NAME)) return true;
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(manifest, "files"), *f;
+    cJSON_ArrayForEach(f, files) {
+        const cJSON *path = cJSON_GetObjectItemCaseSensitive(f, "path");
+        if (cJSON_IsString(path) && !strcmp(path->valuestring, rel)) return true;
+    }
+    return false;
+}
+
+/* Finds a file under dir (relative name in `found`) that the manifest does not list:
+ * an update replaces the whole folder, so it must hold nothing of the user's. */
+static bool foreign_file(const char *dir, const char *prefix, const cJSON *manifest, char *found, size_t n) {
+    DIR *d = opendir(dir);
+    if (!d) return false;
+    struct dirent *e;
+    bool hit = false;
+    while (!hit && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char rel[1024], path[2048];
+        snprintf(rel, sizeof rel, "%s%s", prefix, e->d_name);
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat sb;
+        if (lstat(path, &sb) != 0) continue;
+        if (S_ISDIR(sb.st_mode)) {
+            char sub[1100];
+            snprintf(sub, sizeof sub, "%s/", rel);
+            hit = foreign_file(path, sub, manifest, found, n);
+        } else if (!manifest_has(manifest, rel)) {
+            snprintf(found, n, "%s", rel);
+            hit = true;
+        }
+    }
+    closedir(d);
+    return hit;
+}
+
+/* rm -r of a folder we made (the old version after an update). */
+static void remove_tree(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char path[2048];
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            struct stat sb;
+            if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) remove_tree(path);
+            else unlink(path);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+typedef enum out_state { OUT_ABSENT, OUT_COMPLETE, OUT_OUTDATED } out_state;
+
+/* What OUT holds. COMPLETE: every listed file with its size and, when our manifest is
+ * there, the hashes the listing gives now (a same-size upstream change is caught without
+ * re-hashing gigabytes). OUTDATED: an earlier pull of the same repository folder (our
+ * manifest, nothing else in it) that differs: it is updated. A folder that is not ours
+ * is never touched. *manifest (caller frees) is set for OUTDATED. */
+static onnxllm_status check_existing(const char *out, const char *folder, const onnxllm_pull_params *p,
+                                     const olm_hub_listing *l, out_state *state, const char **how,
+                                     cJSON **manifest, onnxllm_error *err) {
+    *state = OUT_ABSENT;
     *how = "";
+    *manifest = NULL;
     struct stat sb;
     if (stat(out, &sb) != 0) return ONNXLLM_OK;
     if (!S_ISDIR(sb.st_mode)) return olm_fail(err, ONNXLLM_ERR_IO, "%s exists and is not a folder", out);
     if (dir_is_empty(out)) return ONNXLLM_OK;
-    for (size_t i = 0; i < l->n; i++) {
-        int64_t s = file_size_at(out, l->files[i].rel, "");
-        if (s < 0)
-            return olm_fail(err, ONNXLLM_ERR_IO,
-                            "%s exists but has no %s: it is not this model; remove it or choose another -o", out,
-                            l->files[i].rel);
-        if ((uint64_t)s != l->files[i].size)
-            return olm_fail(err, ONNXLLM_ERR_IO,
-                            "%s exists but its %s has %" PRId64 " bytes, not %" PRIu64
-                            " (changed upstream?); remove it or choose another -o",
-                            out, l->files[i].rel, s, l->files[i].size);
-    }
+
     char *mpath = olm_path_join(out, MANIFEST_NAME);
     cJSON *m = NULL;
     onnxllm_error ignored;
     if (!mpath) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
-    bool have = stat(mpath, &sb) == 0 && olm_load_json_file(mpath, &m, &ignored) == ONNXLLM_OK;
+    if (stat(mpath, &sb) != 0 || olm_load_json_file(mpath, &m, &ignored) != ONNXLLM_OK) m = NULL;
     free(mpath);
-    *how = have ? "sizes and hashes match the manifest" : "sizes match (no manifest: hashes not checked)";
-    for (size_t i = 0; have && i < l->n; i++) {
-        const olm_hub_file *f = &l->files[i];
-        const char *key = f->sha256[0] ? "sha256" : "git_oid";
-        const char *want = f->sha256[0] ? f->sha256 : f->git_oid;
-        if (!want[0]) continue;
-        const char *had = manifest_hash(m, f->rel, key);
-        if (strcmp(had, want)) {
-            olm_fail(err, ONNXLLM_ERR_IO,
-                     "%s holds another version: %s changed upstream (%s %s, was %s); remove it or choose another -o", out,
-                     f->rel, key, want, had[0] ? had : "unknown");
-            cJSON_Delete(m); /* `had` points into m */
+
+    if (m) {
+        const cJSON *repo = cJSON_GetObjectItemCaseSensitive(m, "repo");
+        const cJSON *mfolder = cJSON_GetObjectItemCaseSensitive(m, "folder");
+        if (!cJSON_IsString(repo) || !cJSON_IsString(mfolder) || strcmp(repo->valuestring, p->repo) ||
+            strcmp(mfolder->valuestring, folder)) {
+            olm_fail(err, ONNXLLM_ERR_IO, "%s holds %s/%s, not %s/%s; choose another -o", out,
+                     cJSON_IsString(repo) ? repo->valuestring : "?", cJSON_IsString(mfolder) ? mfolder->valuestring : "?",
+                     p->repo, folder);
+            cJSON_Delete(m);
             return ONNXLLM_ERR_IO;
         }
     }
-    cJSON_Delete(m);
-    *complete = true;
+    bool same = true;
+    for (size_t i = 0; i < l->n && same; i++) {
+        const olm_hub_file *f = &l->files[i];
+        int64_t s = file_size_at(out, f->rel, "");
+        if (s < 0 || (uint64_t)s != f->size) {
+            if (!m) {
+                return s < 0 ? olm_fail(err, ONNXLLM_ERR_IO,
+                                        "%s exists but has no %s: it is not this model; remove it or choose another -o",
+                                        out, f->rel)
+                             : olm_fail(err, ONNXLLM_ERR_IO,
+                                        "%s exists but its %s has %" PRId64 " bytes, not %" PRIu64
+                                        "; remove it or choose another -o",
+                                        out, f->rel, s, f->size);
+            }
+            same = false;
+        } else if (m) {
+            const char *want = f->sha256[0] ? f->sha256 : f->git_oid;
+            if (want[0] && strcmp(manifest_hash(m, f->rel, f->sha256[0] ? "sha256" : "git_oid"), want)) same = false;
+        }
+    }
+    if (same) {
+        *how = m ? "sizes and hashes match the manifest" : "sizes match (no manifest: hashes not checked)";
+        *state = OUT_COMPLETE;
+        cJSON_Delete(m);
+        return ONNXLLM_OK;
+    }
+    char found[1024];
+    if (foreign_file(out, "", m, found, sizeof found)) {
+        olm_fail(err, ONNXLLM_ERR_IO,
+                 "%s holds an older version to update, but also %s, which the pull did not make; move it away "
+                 "or choose another -o",
+                 out, found);
+        cJSON_Delete(m);
+        return ONNXLLM_ERR_IO;
+    }
+    *state = OUT_OUTDATED;
+    *manifest = m;
     return ONNXLLM_OK;
+}
+
+/* Update: files that did not change are hard-linked from the old version into the
+ * staging folder instead of being downloaded again (a failed link just downloads). */
+static void reuse_unchanged(const char *out, const char *staging, const olm_hub_listing *l, const cJSON *m) {
+    for (size_t i = 0; i < l->n; i++) {
+        const olm_hub_file *f = &l->files[i];
+        const char *want = f->sha256[0] ? f->sha256 : f->git_oid;
+        if (!want[0] || strcmp(manifest_hash(m, f->rel, f->sha256[0] ? "sha256" : "git_oid"), want)) continue;
+        int64_t s = file_size_at(out, f->rel, "");
+        if (s < 0 || (uint64_t)s != f->size || file_size_at(staging, f->rel, "") >= 0) continue;
+        char from[2048], to[2048];
+        snprintf(from, sizeof from, "%s/%s", out, f->rel);
+        snprintf(to, sizeof to, "%s/%s", staging, f->rel);
+        for (char *q = strchr(to + strlen(staging) + 1, '/'); q; q = strchr(q + 1, '/')) {
+            *q = 0;
+            mkdir(to, 0755);
+            *q = '/';
+        }
+        if (link(from, to) != 0) continue;
+    }
 }
 
 onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxllm_pull_params *params,
@@ -220,15 +324,19 @@ onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxl
     if (strncmp(p.endpoint, "http://", 7) && strncmp(p.endpoint, "https://", 8))
         return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "invalid endpoint \"%s\" (expected http:// or https://)",
                         p.endpoint);
+    /* The folder without leading/trailing slashes: how the listing and manifest name it. */
+    char nfolder[1024];
     {
         const char *f = folder;
         while (*f == '/') f++;
-        char tmp[1024];
-        snprintf(tmp, sizeof tmp, "%s", f);
-        size_t n = strlen(tmp);
-        while (n && tmp[n - 1] == '/') tmp[--n] = 0;
-        if (n && !olm_hub_safe_path(tmp))
+        if (strlen(f) >= sizeof nfolder)
+            return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "folder name too long: \"%s\"", folder);
+        snprintf(nfolder, sizeof nfolder, "%s", f);
+        size_t n = strlen(nfolder);
+        while (n && nfolder[n - 1] == '/') nfolder[--n] = 0;
+        if (n && !olm_hub_safe_path(nfolder))
             return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "invalid folder \"%s\"", folder);
+        folder = nfolder;
     }
 
     size_t ol = strlen(out_dir);
@@ -237,6 +345,7 @@ onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxl
     olm_http h = {0};
     olm_hub_listing l = {0};
     int lock_fd = -1;
+    cJSON *old_manifest = NULL;
     onnxllm_status st = ONNXLLM_OK;
     if (!out || !staging) {
         st = olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
@@ -259,10 +368,10 @@ onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxl
     ps.prog.file_count = (int)l.n;
     ps.prog.total_size = l.total_size;
 
-    bool complete = false;
+    out_state state;
     const char *how = "";
-    if ((st = check_existing(out, &l, &complete, &how, err)) != ONNXLLM_OK) goto done;
-    if (complete) {
+    if ((st = check_existing(out, folder, &p, &l, &state, &how, &old_manifest, err)) != ONNXLLM_OK) goto done;
+    if (state == OUT_COMPLETE) {
         ps.prog.total_done = l.total_size;
         char msg[ONNXLLM_ERROR_MESSAGE_MAX];
         snprintf(msg, sizeof msg, "up to date: %s holds all %zu files (%s)", out, l.n, how);
@@ -285,6 +394,8 @@ onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxl
         st = olm_fail(err, ONNXLLM_ERR_IO, "another onnxllm pull is writing %s; wait for it or stop it", staging);
         goto done;
     }
+
+    if (state == OUT_OUTDATED) reuse_unchanged(out, staging, &l, old_manifest);
 
     /* What is already there (verified files, .part prefixes) and what is left. */
     uint64_t present = 0;
@@ -321,8 +432,30 @@ onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxl
     close(lock_fd);
     lock_fd = -1;
     fsync_dir(staging);
-    /* The one step that makes OUT appear, complete (an empty OUT is replaced). */
-    if (rename(staging, out) != 0) {
+    if (state == OUT_OUTDATED) {
+        /* Swap the complete new version with the old one in one step, then delete the
+         * old one (now at the staging path). Without RENAME_EXCHANGE (some filesystems)
+         * OUT is briefly absent, but never incomplete. */
+        if (renameat2(AT_FDCWD, staging, AT_FDCWD, out, RENAME_EXCHANGE) == 0) {
+            remove_tree(staging);
+        } else {
+            char *old = malloc(strlen(out) + sizeof ".old");
+            if (!old) {
+                st = olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+                goto done;
+            }
+            sprintf(old, "%s.old", out);
+            remove_tree(old);
+            if (rename(out, old) != 0 || rename(staging, out) != 0) {
+                st = olm_fail(err, ONNXLLM_ERR_IO, "cannot replace %s with %s: %s", out, staging, strerror(errno));
+                free(old);
+                goto done;
+            }
+            remove_tree(old);
+            free(old);
+        }
+    } else if (rename(staging, out) != 0) {
+        /* The one step that makes OUT appear, complete (an empty OUT is replaced). */
         st = olm_fail(err, ONNXLLM_ERR_IO, "cannot rename %s to %s: %s", staging, out, strerror(errno));
         goto done;
     }
@@ -339,12 +472,14 @@ onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxl
     {
         char msg[ONNXLLM_ERROR_MESSAGE_MAX], sz[32];
         olm_fmt_bytes(l.total_size, sz, sizeof sz);
-        snprintf(msg, sizeof msg, "downloaded %zu files (%s) into %s", l.n, sz, out);
+        snprintf(msg, sizeof msg, "%s %zu files (%s) %s %s", state == OUT_OUTDATED ? "updated to" : "downloaded", l.n,
+                 sz, state == OUT_OUTDATED ? "in" : "into", out);
         ps.prog.total_done = l.total_size;
         olm_pull_report(&ps, ONNXLLM_PULL_DONE, msg);
     }
 
 done:
+    cJSON_Delete(old_manifest);
     if (lock_fd >= 0) close(lock_fd);
     free(lock_path);
     olm_hub_listing_free(&l);

@@ -8,6 +8,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -296,15 +298,45 @@ TEST(full_pull_then_up_to_date) {
     CHECK(strstr(ev.done_msg, "no manifest: hashes not checked") != NULL);
     CHECK_EQ_INT(rename(saved, path), 0);
 
-    /* Changed upstream with the same size: not "up to date", and left alone. */
+    /* Changed upstream with the same size: not "up to date"; a file of the user's in
+     * the folder stops the update (it would be deleted with the old version). */
     fake_hub_reset(&hub);
     fake_hub_change_file(&hub, FOLDER "/tokenizer.json");
+    snprintf(path, sizeof path, "%s/my-notes.txt", out);
+    FILE *fp = fopen(path, "w");
+    fputs("mine\n", fp);
+    fclose(fp);
     p = params(&ev);
     CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_ERR_IO);
-    CHECK(strstr(err.message, "holds another version: tokenizer.json changed upstream") != NULL);
+    CHECK(strstr(err.message, "holds an older version to update, but also my-notes.txt") != NULL);
     CHECK_EQ_INT(hub.n_file, 0);
-    fake_hub_change_file(&hub, FOLDER "/tokenizer.json"); /* back to the original */
-    CHECK(same_files(out, FOLDER));
+    CHECK_EQ_INT(fsize(path), 5);
+
+    /* Without it, the pull updates the folder: only the changed file is downloaded,
+     * the others are linked over, and the new version replaces the old in one swap. */
+    unlink(path);
+    struct stat before, after;
+    snprintf(path, sizeof path, "%s/model.onnx.data", out);
+    stat(path, &before);
+    p = params(&ev);
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_OK);
+    CHECK(strstr(ev.done_msg, "updated to 5 files") != NULL);
+    CHECK_EQ_INT(hub.n_file, 1);
+    CHECK(same_files(out, FOLDER)); /* with the new tokenizer.json */
+    CHECK(stat(path, &after) == 0 && after.st_ino == before.st_ino);
+    CHECK(!exists(partial_of(out, "", path, sizeof path)));
+    snprintf(path, sizeof path, "%s.old", out);
+    CHECK(!exists(path));
+    p = params(&ev);
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_OK);
+    CHECK(strstr(ev.done_msg, "up to date") != NULL);
+
+    fake_hub_change_file(&hub, FOLDER "/tokenizer.json"); /* back to the original for the other cases */
+
+    /* Another folder's manifest: never mixed. */
+    p = params(&ev);
+    CHECK_EQ_INT(onnxllm_pull(FOLDER "/sub", out, &p, &err), ONNXLLM_ERR_IO);
+    CHECK(strstr(err.message, "holds org/model/" FOLDER ", not org/model/" FOLDER "/sub; choose another -o") != NULL);
 }
 
 TEST(interrupted_pull_leaves_part_and_resumes_with_range) {
@@ -565,6 +597,26 @@ TEST(existing_other_folder_is_left_alone) {
     CHECK_EQ_INT(hub.n_file, 0);
 }
 
+TEST(second_concurrent_pull_is_refused) {
+    fake_hub_reset(&hub);
+    char out[400], path[600];
+    new_out(out, sizeof out);
+    snprintf(path, sizeof path, "%s/case%d", tmp_root, case_no);
+    CHECK_EQ_INT(mkdir(path, 0755), 0);
+    CHECK_EQ_INT(mkdir(partial_of(out, "", path, sizeof path), 0755), 0);
+    int fd = open(partial_of(out, ".onnxllm-pull.lock", path, sizeof path), O_RDWR | O_CREAT, 0644);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0); /* "another pull" holds the lock */
+    events ev;
+    onnxllm_pull_params p = params(&ev);
+    onnxllm_error err = {0};
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_ERR_IO);
+    CHECK(strstr(err.message, "another onnxllm pull is writing") != NULL);
+    CHECK_EQ_INT(hub.n_file, 0);
+    close(fd); /* released: now it goes through */
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_OK);
+    CHECK(same_files(out, FOLDER));
+}
+
 static int closed_port(void) {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -791,6 +843,7 @@ int main(int argc, char **argv) {
     RUN(paginated_listing);
     RUN(unsafe_listing_is_rejected);
     RUN(existing_other_folder_is_left_alone);
+    RUN(second_concurrent_pull_is_refused);
     RUN(unreachable_endpoint_fails_at_once);
     RUN(silent_endpoint_times_out_without_retries);
     RUN(cancel_keeps_partial_files);

@@ -29,7 +29,8 @@ static void usage(FILE *f) {
             "Files go to DIR.partial/ first and are resumed after an interruption (run the same\n"
             "command again); each is checked against the repository's sha256 / git hash, and DIR\n"
             "appears only when every file is verified. Running it again on a complete DIR says\n"
-            "\"up to date\".\n"
+            "\"up to date\"; after an upstream change it downloads the changed files and swaps the\n"
+            "new version in (a DIR that pull did not make is never touched).\n"
             "\n"
             "variants (default %s):\n",
             ONNXLLM_PULL_DEFAULT_REPO, v[0].name);
