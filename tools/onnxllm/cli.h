@@ -39,4 +39,76 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * value" the cli_usage_error way and returns CLI_USAGE. */
 int cli_bad_option(const char *cmd, int c, char **argv);
 
+/* Sampling and generation options shared by run and chat (usable by generate). */
+#define CLI_MAX_STOPS 16
+typedef struct cli_gen_options {
+    onnxllm_sampler_params sampler; /* onnxllm_sampler_default_params(), seed from the clock */
+    int max_tokens;                 /* -n/--max-tokens, default 512 */
+    const char *stops[CLI_MAX_STOPS];
+    size_t n_stops;                 /* --stop S (repeatable) */
+    int threads;                    /* --threads N, 0 = engine default */
+    int max_length;                 /* --max-length N (KV capacity), 0 = engine default */
+} cli_gen_options;
+
+enum { /* getopt values of the shared options */
+    CLI_OPT_TEMPERATURE = 1000, CLI_OPT_TOP_P, CLI_OPT_TOP_K, CLI_OPT_MIN_P, CLI_OPT_SEED, CLI_OPT_STOP,
+    CLI_OPT_THREADS, CLI_OPT_MAX_LENGTH, CLI_OPT_REPEAT_PENALTY
+};
+/* The shared long options, to put in a subcommand's option table (-n is 'n'). */
+#define CLI_GEN_LONGOPTS                                                                       \
+    {"temperature", required_argument, 0, CLI_OPT_TEMPERATURE},                                \
+    {"top-p", required_argument, 0, CLI_OPT_TOP_P}, {"top-k", required_argument, 0, CLI_OPT_TOP_K}, \
+    {"min-p", required_argument, 0, CLI_OPT_MIN_P}, {"seed", required_argument, 0, CLI_OPT_SEED},  \
+    {"max-tokens", required_argument, 0, 'n'}, {"stop", required_argument, 0, CLI_OPT_STOP},     \
+    {"threads", required_argument, 0, CLI_OPT_THREADS},                                        \
+    {"max-length", required_argument, 0, CLI_OPT_MAX_LENGTH},                                  \
+    {"repeat-penalty", required_argument, 0, CLI_OPT_REPEAT_PENALTY}
+/* Help text lines for those options. */
+extern const char CLI_GEN_HELP[];
+
+void cli_gen_options_init(cli_gen_options *o);
+/* Handles option c (value arg) if it is a shared one: returns 0 when handled, -1 when c
+ * is not a shared option, CLI_USAGE (message printed) for a bad value. */
+int cli_gen_option(const char *cmd, int c, const char *arg, cli_gen_options *o);
+
+/* A loaded model folder: model, tokenizer (DIR/tokenizer.json), chat template. */
+typedef struct cli_session {
+    onnxllm_model *model;
+    onnxllm_tokenizer *tok;
+    onnxllm_template *tmpl; /* NULL when not asked for */
+    double load_ms;         /* model + tokenizer + template */
+} cli_session;
+/* CLI_OK when dir is an existing folder, else prints "onnxllm CMD: DIR: model folder
+ * not found (...)" and returns CLI_FAIL. */
+int cli_check_model_dir(const char *cmd, const char *dir);
+/* Returns CLI_OK or the exit code after printing the error ("onnxllm CMD: ..."). */
+int cli_session_open(const char *cmd, const char *dir, const cli_gen_options *o, bool need_template,
+                     cli_session *s);
+void cli_session_close(cli_session *s);
+
+/* One answer: append prompt ids (prefill), generate with streaming detokenisation
+ * and stop strings, writing text to `out` as it comes (NULL: don't print). */
+typedef struct cli_answer {
+    char *text;             /* everything shown (stop string excluded); caller frees */
+    int n_prompt;           /* ids appended (prefilled) for this answer */
+    int n_generated;        /* tokens generated, eos included */
+    double prefill_ms;      /* the append (prefill) */
+    double ttft_ms;         /* prefill + first token */
+    double decode_ms;       /* the other n_generated - 1 tokens */
+    const char *finish;     /* "stop" (eos or stop string), "length", "cancelled" */
+} cli_answer;
+onnxllm_status cli_generate(cli_session *s, onnxllm_sequence *seq, const int32_t *ids, size_t n,
+                            const cli_gen_options *o, FILE *out, cli_answer *ans, onnxllm_error *err);
+
+/* Ctrl-C handling without global state: SIGINT is blocked in every thread (call
+ * before loading the model, so ORT's threads inherit the mask) and a watcher
+ * thread waits for it. While a sequence is set, SIGINT cancels it; otherwise the
+ * program exits with 130. */
+typedef struct cli_sigint cli_sigint;
+cli_sigint *cli_sigint_start(void);
+void cli_sigint_set_sequence(cli_sigint *w, onnxllm_sequence *seq); /* NULL: exit on SIGINT */
+void cli_sigint_stop(cli_sigint *w);
+
+double cli_now_ms(void); /* monotonic clock */
+
 #endif

@@ -103,12 +103,26 @@ int cmd_apply_template(int argc, char **argv) {
         goto done;
     }
     if (ids) {
-        fprintf(stderr, "onnxllm apply-template: --ids needs the tokenizer (not built in yet)\n");
-        rc = CLI_FAIL;
-        goto done;
+        /* as transformers' apply_chat_template(tokenize=True): no post-processor
+         * (add_special_tokens=False), special tokens in the text become their ids */
+        char *path = olm_path_join(model, "tokenizer.json");
+        onnxllm_tokenizer *tok = NULL;
+        onnxllm_tokens t = {0};
+        if (!path || onnxllm_tokenizer_load(path, &tok, &err) ||
+            onnxllm_tokenizer_encode(tok, prompt, strlen(prompt), ONNXLLM_TOKENIZE_PARSE_SPECIAL, &t, &err)) {
+            rc = cli_report("apply-template", &err) == CLI_INTERRUPTED ? CLI_INTERRUPTED : CLI_FAIL;
+        } else {
+            fputc('[', stdout);
+            for (size_t i = 0; i < t.len; i++) printf(i ? ",%d" : "%d", (int)t.ids[i]);
+            fputs("]\n", stdout);
+        }
+        onnxllm_tokens_free(&t);
+        onnxllm_tokenizer_free(tok);
+        free(path);
+    } else {
+        fputs(prompt, stdout);
+        if (isatty(STDOUT_FILENO)) fputc('\n', stdout);
     }
-    fputs(prompt, stdout);
-    if (isatty(STDOUT_FILENO)) fputc('\n', stdout);
     if (fflush(stdout)) rc = CLI_FAIL;
 done:
     free(prompt);
