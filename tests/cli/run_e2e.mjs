@@ -4,6 +4,7 @@
 // --stop (a run with a stop string must print exactly the text before its first
 // occurrence in the unstopped run).
 import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -78,6 +79,16 @@ const stPrompt = JSON.parse(run(["apply-template", "-m", model, "--ids"], JSON.s
 check("run_stdin_system", st.status === 0 && JSON.parse(st.out).usage.prompt_tokens === stPrompt.length, st.err + st.out);
 const raw = run(["run", "-m", model, "-p", "plain text", "--raw", "-n", "2", "--json"]);
 check("run_raw", raw.status === 0 && JSON.parse(raw.out).usage.prompt_tokens === (await tok.encode("plain text", null, { addSpecialTokens: false })).getIds().length, raw.err + raw.out);
+
+// --- --tools: the tool definitions go into the prompt as apply-template renders them
+const toolsFile = path.join(path.dirname(model), "run_e2e_tools.json");
+writeFileSync(toolsFile, JSON.stringify(requests[2].tools));
+const tl = run(["run", "-m", model, "-p", "Weather in Paris?", "--tools", toolsFile, "-n", "2", "--json"]);
+const tlIds = JSON.parse(run(["apply-template", "-m", model, "--ids"], JSON.stringify(requests[2])).out);
+check("run_tools", tl.status === 0 && JSON.parse(tl.out).usage.prompt_tokens === tlIds.length, tl.err + tl.out);
+writeFileSync(toolsFile, "{\"not\": \"a list\"}");
+const tb = run(["run", "-m", model, "-p", "x", "--tools", toolsFile]);
+check("run_tools_not_a_list", tb.status === 2 && /expected a JSON array/.test(tb.err), tb.err);
 
 // --- errors
 const e1 = run(["run", "-m", "/nonexistent/model", "-p", "hi"]);

@@ -259,7 +259,9 @@ onnxllm_status cli_generate(cli_session *s, onnxllm_sequence *seq, const int32_t
     }
     if (!st && c.st) st = c.st;
     if (st) goto done;
-    if (!c.stopped) { /* the end: what the detokenizer and the stop matcher still hold */
+    /* The end: what the detokenizer and the stop matcher still hold. Not after Ctrl-C:
+     * an incomplete UTF-8 tail would only show as U+FFFD. */
+    if (!c.stopped && strcmp(ans->finish, "cancelled")) {
         const char *piece, *e;
         size_t len, el;
         if ((st = onnxllm_detok_flush(c.detok, &piece, &len, err))) goto done;

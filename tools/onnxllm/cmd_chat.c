@@ -28,7 +28,8 @@ static void help(FILE *f) {
             "  /help           these commands\n"
             "  /exit, /quit    leave (so does Ctrl-D)\n"
             "  Ctrl-C          stop the current answer; at the prompt: leave (exit code 130)\n"
-            "After each answer, tokens, tokens/s and time to first token are shown on stderr.\n"
+            "After each answer, tokens, tokens/s, time to first token and the prompt tokens that had to\n"
+            "be computed (the rest of the conversation is reused from the cache) are shown on stderr.\n"
             "\n"
             "options:\n"
             "  -m, --model DIR     model folder\n"
@@ -298,8 +299,9 @@ int cmd_chat(int argc, char **argv) {
         } else {
             hist_add(&h, "assistant", ans.text);
             double tps = ans.n_generated > 1 && ans.decode_ms > 0 ? (ans.n_generated - 1) * 1000.0 / ans.decode_ms : 0;
-            fprintf(stderr, "[%d tokens, %.1f tokens/s, first token after %.0f ms%s]\n", ans.n_generated, tps,
-                    ans.ttft_ms, !strcmp(ans.finish, "cancelled") ? ", interrupted" : "");
+            fprintf(stderr, "[%d tokens, %.1f tokens/s, first token after %.0f ms, %d prompt tokens computed%s]\n",
+                    ans.n_generated, tps, ans.ttft_ms, ans.n_prompt,
+                    !strcmp(ans.finish, "cancelled") ? ", interrupted" : "");
         }
         free(ans.text);
     }
