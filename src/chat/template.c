@@ -271,7 +271,10 @@ onnxllm_status onnxllm_chat_format_tools(const char *tools_json, char **out, onn
     *out = NULL;
     cJSON *tools = NULL;
     onnxllm_status st = olm_parse_json(tools_json, strlen(tools_json), "tools", &tools, err);
-    if (st != ONNXLLM_OK) return olm_wrap(err, ONNXLLM_ERR_INVALID_ARGUMENT, "tools");
+    if (st != ONNXLLM_OK) {
+        if (err) err->status = ONNXLLM_ERR_INVALID_ARGUMENT; /* "tools: malformed JSON at …" */
+        return ONNXLLM_ERR_INVALID_ARGUMENT;
+    }
     if (!cJSON_IsArray(tools)) {
         cJSON_Delete(tools);
         return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "tools: expected a JSON array of tool definitions");

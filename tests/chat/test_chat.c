@@ -195,6 +195,8 @@ TEST(builtin_templates) {
     CHECK_EQ_INT(onnxllm_chat_render_json(t, "{\"role\":\"user\"}", NULL, true, &out, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
     CHECK_EQ_INT(onnxllm_chat_render(t, m, 1, "{\"name\":\"x\"}", true, &out, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
     CHECK(strstr(e.message, "tools: expected a JSON array") != NULL);
+    CHECK_EQ_INT(onnxllm_chat_render(t, m, 1, "[{\"name\":", true, &out, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    CHECK(!strncmp(e.message, "tools: malformed JSON at line 1", 31));
     CHECK_EQ_INT(onnxllm_chat_render(t, m, 1, "[{\"description\":\"no name\"}]", true, &out, &e),
                  ONNXLLM_ERR_INVALID_ARGUMENT);
     CHECK(strstr(e.message, "tools[0]") != NULL);
