@@ -65,12 +65,13 @@ wait_for ${S}b '^>( |$)' 60 && ok || fail "prompt shown (2)" ${S}b
 tmux send-keys -t ${S}b 'Write a very long story' Enter
 sleep 1.5
 tmux send-keys -t ${S}b C-c
-wait_for ${S}b 'interrupted\]' 20 && ok || fail "Ctrl-C stops the answer" ${S}b
+wait_for ${S}b 'interrupted(\]| before)' 20 && ok || fail "Ctrl-C stops the answer" ${S}b
 tmux send-keys -t ${S}b 'still here?' Enter
 sleep 0.5
 tmux send-keys -t ${S}b C-c
-for ((i = 0; i < 200; i++)); do [ "$(count ${S}b 'interrupted\]')" -ge 2 ] && break; sleep 0.1; done
-[ "$(count ${S}b 'interrupted\]')" -ge 2 ] && ok || fail "second answer after Ctrl-C" ${S}b
+# (under load the Ctrl-C may land before the answer starts: the message is then dropped)
+for ((i = 0; i < 200; i++)); do [ "$(count ${S}b 'interrupted(\]| before)')" -ge 2 ] && break; sleep 0.1; done
+[ "$(count ${S}b 'interrupted(\]| before)')" -ge 2 ] && ok || fail "second answer after Ctrl-C" ${S}b
 wait_for ${S}b '^>( |$)' 10 && ok || fail "prompt again" ${S}b
 sleep 0.3
 tmux send-keys -t ${S}b C-c

@@ -97,16 +97,22 @@ typedef struct cli_answer {
     double decode_ms;       /* the other n_generated - 1 tokens */
     const char *finish;     /* "stop" (eos or stop string), "length", "cancelled" */
 } cli_answer;
-onnxllm_status cli_generate(cli_session *s, onnxllm_sequence *seq, const int32_t *ids, size_t n,
-                            const cli_gen_options *o, FILE *out, cli_answer *ans, onnxllm_error *err);
-
-/* Ctrl-C handling without global state: SIGINT is blocked in every thread (call
- * before loading the model, so ORT's threads inherit the mask) and a watcher
- * thread waits for it. While a sequence is set, SIGINT cancels it; otherwise the
- * program exits with 130. */
 typedef struct cli_sigint cli_sigint;
+/* sig (may be NULL): a Ctrl-C seen by it ends the answer as "cancelled". */
+onnxllm_status cli_generate(cli_session *s, onnxllm_sequence *seq, const int32_t *ids, size_t n,
+                            const cli_gen_options *o, cli_sigint *sig, FILE *out, cli_answer *ans,
+                            onnxllm_error *err);
+
+/* Ctrl-C handling without global state: SIGINT is blocked in every thread (start
+ * it before loading the model, so ORT's threads inherit the mask) and a watcher
+ * thread waits for it. Idle (at a prompt, the initial state) SIGINT exits with
+ * 130; busy, it sets the interrupted flag and cancels the busy sequence (if any).
+ * The flag closes the race with the engine, which clears a sequence's cancel
+ * request when its next call starts: callers also check cli_sigint_interrupted. */
 cli_sigint *cli_sigint_start(void);
-void cli_sigint_set_sequence(cli_sigint *w, onnxllm_sequence *seq); /* NULL: exit on SIGINT */
+void cli_sigint_busy(cli_sigint *w, onnxllm_sequence *seq); /* seq may be NULL; keeps the flag */
+void cli_sigint_idle(cli_sigint *w);                        /* clears the flag */
+bool cli_sigint_interrupted(cli_sigint *w);
 void cli_sigint_stop(cli_sigint *w);
 
 double cli_now_ms(void); /* monotonic clock */

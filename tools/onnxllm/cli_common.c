@@ -182,11 +182,12 @@ void cli_session_close(cli_session *s) {
 
 typedef struct {
     cli_session *s;
+    cli_sigint *sig;
     onnxllm_detok *detok;
     onnxllm_stop *stop;
     FILE *out;
     olm_sb text;
-    bool stopped;
+    bool stopped, cancelled;
     onnxllm_error *err;
     onnxllm_status st;
 } gen_ctx;
@@ -217,6 +218,10 @@ static void feed(gen_ctx *c, const char *piece, size_t len) {
 static bool on_token(int32_t token, void *user) {
     gen_ctx *c = user;
     if (c->stopped) return false;
+    if (cli_sigint_interrupted(c->sig)) {
+        c->cancelled = true;
+        return false;
+    }
     if (onnxllm_model_is_eos(c->s->model, token)) return true; /* generate stops after it; not shown */
     const char *piece;
     size_t len;
@@ -229,10 +234,11 @@ static bool on_token(int32_t token, void *user) {
 }
 
 onnxllm_status cli_generate(cli_session *s, onnxllm_sequence *seq, const int32_t *ids, size_t n,
-                            const cli_gen_options *o, FILE *out, cli_answer *ans, onnxllm_error *err) {
+                            const cli_gen_options *o, cli_sigint *sig, FILE *out, cli_answer *ans,
+                            onnxllm_error *err) {
     memset(ans, 0, sizeof *ans);
     ans->finish = "stop";
-    gen_ctx c = {.s = s, .out = out, .err = err};
+    gen_ctx c = {.s = s, .sig = sig, .out = out, .err = err};
     onnxllm_status st = onnxllm_detok_create(s->tok, false, &c.detok, err);
     if (!st) st = onnxllm_stop_create(o->stops, o->n_stops, &c.stop, err);
     if (st) goto done;
@@ -247,13 +253,17 @@ onnxllm_status cli_generate(cli_session *s, onnxllm_sequence *seq, const int32_t
     }
     ans->n_prompt = (int)n;
     ans->prefill_ms = cli_now_ms() - t0;
+    if (cli_sigint_interrupted(sig)) { /* Ctrl-C before the prefill started */
+        ans->finish = "cancelled";
+        goto done;
+    }
     onnxllm_generate_result r = {0};
     st = onnxllm_generate(seq, &o->sampler, o->max_tokens, on_token, &c, &r, err);
     ans->n_generated = r.n_generated;
     ans->ttft_ms = ans->prefill_ms + r.prefill_ms;
     ans->decode_ms = r.decode_ms;
     if (r.stop == ONNXLLM_STOP_MAX_TOKENS || r.stop == ONNXLLM_STOP_MAX_LENGTH) ans->finish = "length";
-    if (st == ONNXLLM_ERR_CANCELLED) {
+    if (st == ONNXLLM_ERR_CANCELLED || c.cancelled) {
         ans->finish = "cancelled";
         st = ONNXLLM_OK;
     }
@@ -285,7 +295,7 @@ struct cli_sigint {
     pthread_t thread;
     pthread_mutex_t lock;
     onnxllm_sequence *seq;
-    bool quit;
+    bool busy, interrupted, quit;
 };
 
 static void *sigint_main(void *arg) {
@@ -298,12 +308,14 @@ static void *sigint_main(void *arg) {
         int sig = 0;
         if (sigwait(&set, &sig)) continue;
         pthread_mutex_lock(&w->lock);
-        bool quit = w->quit;
-        onnxllm_sequence *seq = w->seq;
-        if (sig == SIGINT && seq) onnxllm_sequence_cancel(seq);
+        bool quit = w->quit, busy = w->busy;
+        if (sig == SIGINT && busy) {
+            w->interrupted = true;
+            if (w->seq) onnxllm_sequence_cancel(w->seq);
+        }
         pthread_mutex_unlock(&w->lock);
         if (quit) return NULL;
-        if (sig == SIGINT && !seq) {
+        if (sig == SIGINT && !busy) {
             /* at a prompt: leave at once (stdio may be locked by the reading thread) */
             static const char nl[] = "\n";
             if (write(STDOUT_FILENO, nl, 1) < 0) { /* nothing to do */ }
@@ -330,11 +342,29 @@ cli_sigint *cli_sigint_start(void) {
     return w;
 }
 
-void cli_sigint_set_sequence(cli_sigint *w, onnxllm_sequence *seq) {
+void cli_sigint_busy(cli_sigint *w, onnxllm_sequence *seq) {
     if (!w) return;
     pthread_mutex_lock(&w->lock);
+    w->busy = true;
     w->seq = seq;
+    if (seq && w->interrupted) onnxllm_sequence_cancel(seq);
     pthread_mutex_unlock(&w->lock);
+}
+
+void cli_sigint_idle(cli_sigint *w) {
+    if (!w) return;
+    pthread_mutex_lock(&w->lock);
+    w->busy = w->interrupted = false;
+    w->seq = NULL;
+    pthread_mutex_unlock(&w->lock);
+}
+
+bool cli_sigint_interrupted(cli_sigint *w) {
+    if (!w) return false;
+    pthread_mutex_lock(&w->lock);
+    bool r = w->interrupted;
+    pthread_mutex_unlock(&w->lock);
+    return r;
 }
 
 void cli_sigint_stop(cli_sigint *w) {

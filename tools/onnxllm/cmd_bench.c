@@ -5,6 +5,7 @@
  * no tokenizer is needed and runs are comparable; decoding is greedy and does not
  * stop at eos, so exactly N tokens are generated. */
 #include "cli.h"
+#include "common/error.h"
 
 #include <cjson/cJSON.h>
 #include <getopt.h>
@@ -100,6 +101,7 @@ int cmd_bench(int argc, char **argv) {
     if (rc) return rc;
     bool bar = isatty(STDERR_FILENO);
     cli_sigint *sig = cli_sigint_start();
+    cli_sigint_busy(sig, NULL);
     onnxllm_error err = {0};
     onnxllm_model *m = NULL;
     onnxllm_sequence *seq = NULL;
@@ -130,10 +132,10 @@ int cmd_bench(int argc, char **argv) {
         rc = cli_report("bench", &err);
         goto done;
     }
-    cli_sigint_set_sequence(sig, seq);
+    cli_sigint_busy(sig, seq);
     double sum_prefill = 0, sum_first = 0, sum_decode = 0;
     onnxllm_status st = ONNXLLM_OK;
-    for (long r = 0; r < R && !st; r++) {
+    for (long r = 0; r < R && !st && !cli_sigint_interrupted(sig); r++) {
         if (onnxllm_sequence_length(seq) && (st = onnxllm_sequence_rewind_to(seq, 0, &err))) break;
         progress(bar, "prefill", 0, (int)P);
         double a = cli_now_ms();
@@ -143,7 +145,7 @@ int cmd_bench(int argc, char **argv) {
         int32_t tok;
         if ((st = onnxllm_sequence_step(seq, smp, &tok, &err))) break;
         double d0 = cli_now_ms();
-        for (long k = 1; k < N && !st; k++) {
+        for (long k = 1; k < N && !st && !cli_sigint_interrupted(sig); k++) {
             st = onnxllm_sequence_step(seq, smp, &tok, &err);
             if (bar && (k % 4 == 0 || k == N - 1)) progress(bar, "decode", (int)k + 1, (int)N);
         }
@@ -153,7 +155,8 @@ int cmd_bench(int argc, char **argv) {
         sum_first += d0 - a;
         sum_decode += d1 - d0;
     }
-    cli_sigint_set_sequence(sig, NULL);
+    cli_sigint_busy(sig, NULL);
+    if (!st && cli_sigint_interrupted(sig)) st = olm_fail(&err, ONNXLLM_ERR_CANCELLED, "interrupted");
     if (st) {
         rc = cli_report("bench", &err);
         goto done;

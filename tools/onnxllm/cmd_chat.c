@@ -145,7 +145,7 @@ static bool save(const char *path, const history *h) {
 
 /* Renders the history and runs one answer, reusing the cached prefix. */
 static onnxllm_status answer(cli_session *s, onnxllm_sequence *seq, const history *h, const cli_gen_options *o,
-                             cli_answer *ans, onnxllm_error *err) {
+                             cli_sigint *sig, cli_answer *ans, onnxllm_error *err) {
     onnxllm_chat_message *m = calloc(h->n ? h->n : 1, sizeof *m);
     if (!m) {
         snprintf(err->message, sizeof err->message, "out of memory");
@@ -163,7 +163,7 @@ static onnxllm_status answer(cli_session *s, onnxllm_sequence *seq, const histor
         while (keep < have && keep < ids.len && cached[keep] == ids.ids[keep]) keep++;
         if (keep >= ids.len) keep = ids.len ? ids.len - 1 : 0;
         st = onnxllm_sequence_rewind_to(seq, keep, err);
-        if (!st) st = cli_generate(s, seq, ids.ids + keep, ids.len - keep, o, stdout, ans, err);
+        if (!st) st = cli_generate(s, seq, ids.ids + keep, ids.len - keep, o, sig, stdout, ans, err);
     }
     onnxllm_tokens_free(&ids);
     free(prompt);
@@ -224,6 +224,7 @@ int cmd_chat(int argc, char **argv) {
     for (;;) {
         char *in = read_message(tty);
         if (!in) break;
+        cli_sigint_busy(sig, seq); /* from here Ctrl-C stops this message's answer */
         if (in[0] == '/') {
             char *arg = strchr(in, ' ');
             if (arg) *arg++ = 0;
@@ -268,9 +269,11 @@ int cmd_chat(int argc, char **argv) {
                 fprintf(stderr, "unknown command %s (/help lists them)\n", in);
             }
             free(in);
+            cli_sigint_idle(sig);
             continue;
         }
         if (!in[0]) {
+            cli_sigint_idle(sig);
             free(in);
             continue;
         }
@@ -282,9 +285,7 @@ int cmd_chat(int argc, char **argv) {
         }
         free(in);
         cli_answer ans = {0};
-        cli_sigint_set_sequence(sig, seq);
-        onnxllm_status st = answer(&s, seq, &h, &o, &ans, &err);
-        cli_sigint_set_sequence(sig, NULL);
+        onnxllm_status st = answer(&s, seq, &h, &o, sig, &ans, &err);
         if (ans.text && ans.text[0] && ans.text[strlen(ans.text) - 1] != '\n') fputc('\n', stdout);
         fflush(stdout);
         if (st) {
@@ -304,6 +305,7 @@ int cmd_chat(int argc, char **argv) {
                     !strcmp(ans.finish, "cancelled") ? ", interrupted" : "");
         }
         free(ans.text);
+        cli_sigint_idle(sig);
     }
     hist_clear(&h);
     free(h.m);

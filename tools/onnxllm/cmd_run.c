@@ -125,6 +125,7 @@ int cmd_run(int argc, char **argv) {
     }
 
     sig = cli_sigint_start(); /* before the model: ORT's threads inherit the blocked SIGINT */
+    cli_sigint_busy(sig, NULL);
     if ((rc = cli_session_open("run", model, &o, !raw, &s))) goto done;
 
     if (raw) text = strdup(prompt);
@@ -140,9 +141,9 @@ int cmd_run(int argc, char **argv) {
         rc = cli_report("run", &err);
         goto done;
     }
-    cli_sigint_set_sequence(sig, seq);
-    onnxllm_status st = cli_generate(&s, seq, ids.ids, ids.len, &o, json ? NULL : stdout, &ans, &err);
-    cli_sigint_set_sequence(sig, NULL);
+    cli_sigint_busy(sig, seq);
+    onnxllm_status st = cli_generate(&s, seq, ids.ids, ids.len, &o, sig, json ? NULL : stdout, &ans, &err);
+    cli_sigint_busy(sig, NULL);
     if (st) {
         if (!json) fputc('\n', stdout);
         rc = cli_report("run", &err);
