@@ -11,7 +11,8 @@
  *  - with encode_special_tokens (our flag without PARSE_SPECIAL), special tokens
  *    are skipped, non-special ones still match;
  *  - id of an added token: its vocab id when the content is in the model vocab,
- *    else vocab-entry-count / previous max + 1 in file order (HF ignores "id"). */
+ *    else the vocab's entry count, then +1 for each further such token in file
+ *    order (HF ignores the file's "id" for them). */
 #include "tokenizer/tok_internal.h"
 #include "common/error.h"
 
@@ -165,8 +166,10 @@ onnxllm_status olm_added_load(onnxllm_tokenizer *t, const cJSON *arr, const char
             if (!a->content) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
             a->len = len;
         }
+        /* only ids given to tokens outside the vocab count for the next one (HF,
+         * verified: vocab {a:0,b:1,S:5} + added S, X, Y gives X=3, Y=4) */
+        if (olm_strmap_get(&t->vocab, c->valuestring, len) < 0 && id > max_added) max_added = id;
         a->id = id;
-        if (id > max_added) max_added = id;
         a->special = jflag(it, "special", false);
         a->lstrip = jflag(it, "lstrip", false);
         a->rstrip = jflag(it, "rstrip", false);

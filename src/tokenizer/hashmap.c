@@ -57,28 +57,29 @@ bool olm_strmap_init(olm_strmap *m, size_t expected) {
     while (cap < expected * 2) cap *= 2;
     m->slots = calloc(cap, sizeof *m->slots);
     m->mask = cap - 1;
-    m->cap = expected ? expected : 16;
-    m->ents = malloc(m->cap * sizeof *m->ents);
     m->arena_cap = expected * 8 + 64;
     m->arena = malloc(m->arena_cap);
-    return m->slots && m->ents && m->arena;
+    return m->slots && m->arena;
 }
 
 void olm_strmap_free(olm_strmap *m) {
     free(m->slots);
-    free(m->ents);
     free(m->arena);
     memset(m, 0, sizeof *m);
 }
 
+static inline uint32_t tag_of(uint64_t h) { return (uint32_t)(h >> 32) | 1u; }
+
 static bool strmap_grow(olm_strmap *m) {
     size_t cap = (m->mask + 1) * 2;
-    uint32_t *slots = calloc(cap, sizeof *slots);
+    olm_strslot *slots = calloc(cap, sizeof *slots);
     if (!slots) return false;
-    for (size_t e = 0; e < m->n; e++) {
-        size_t i = m->ents[e].hash & (cap - 1);
-        while (slots[i]) i = (i + 1) & (cap - 1);
-        slots[i] = (uint32_t)e + 1;
+    for (size_t e = 0; e <= m->mask; e++) {
+        if (!m->slots[e].tag) continue;
+        const olm_strslot *o = &m->slots[e];
+        size_t i = olm_hash_bytes(m->arena + o->off, o->len) & (cap - 1);
+        while (slots[i].tag) i = (i + 1) & (cap - 1);
+        slots[i] = *o;
     }
     free(m->slots);
     m->slots = slots;
@@ -88,11 +89,11 @@ static bool strmap_grow(olm_strmap *m) {
 
 static inline size_t strmap_find(const olm_strmap *m, const char *key, size_t len, uint64_t h) {
     size_t i = h & m->mask;
+    uint32_t tag = tag_of(h);
     for (;;) {
-        uint32_t s = m->slots[i];
-        if (!s) return i;
-        const struct olm_strent *e = &m->ents[s - 1];
-        if (e->hash == h && e->len == len && memcmp(m->arena + e->off, key, len) == 0) return i;
+        const olm_strslot *s = &m->slots[i];
+        if (!s->tag) return i;
+        if (s->tag == tag && s->len == len && memcmp(m->arena + s->off, key, len) == 0) return i;
         i = (i + 1) & m->mask;
     }
 }
@@ -101,16 +102,9 @@ bool olm_strmap_put(olm_strmap *m, const char *key, size_t len, int32_t id) {
     if ((m->n + 1) * 2 > m->mask + 1 && !strmap_grow(m)) return false;
     uint64_t h = olm_hash_bytes(key, len);
     size_t i = strmap_find(m, key, len, h);
-    if (m->slots[i]) {
-        m->ents[m->slots[i] - 1].id = id;
+    if (m->slots[i].tag) {
+        m->slots[i].id = id;
         return true;
-    }
-    if (m->n == m->cap) {
-        size_t nc = m->cap * 2;
-        void *p = realloc(m->ents, nc * sizeof *m->ents);
-        if (!p) return false;
-        m->ents = p;
-        m->cap = nc;
     }
     if (m->arena_len + len + 1 > m->arena_cap) {
         size_t nc = m->arena_cap * 2;
@@ -122,35 +116,31 @@ bool olm_strmap_put(olm_strmap *m, const char *key, size_t len, int32_t id) {
     }
     memcpy(m->arena + m->arena_len, key, len);
     m->arena[m->arena_len + len] = 0;
-    m->ents[m->n] = (struct olm_strent){h, (uint32_t)m->arena_len, (uint32_t)len, id};
+    m->slots[i] = (olm_strslot){tag_of(h), id, (uint32_t)m->arena_len, (uint32_t)len};
     m->arena_len += len + 1;
-    m->slots[i] = (uint32_t)++m->n;
+    m->n++;
     return true;
 }
 
 int32_t olm_strmap_get(const olm_strmap *m, const char *key, size_t len) {
     if (!m->slots) return -1;
     size_t i = strmap_find(m, key, len, olm_hash_bytes(key, len));
-    return m->slots[i] ? m->ents[m->slots[i] - 1].id : -1;
+    return m->slots[i].tag ? m->slots[i].id : -1;
 }
 
 bool olm_pairmap_init(olm_pairmap *m, size_t expected) {
     size_t cap = 16;
     while (cap < expected * 2) cap *= 2;
-    m->keys = malloc(cap * sizeof *m->keys);
-    m->rank = malloc(cap * sizeof *m->rank);
-    m->newid = malloc(cap * sizeof *m->newid);
+    m->slots = malloc(cap * sizeof *m->slots);
     m->mask = cap - 1;
     m->n = 0;
-    if (!m->keys || !m->rank || !m->newid) return false;
-    memset(m->keys, 0xFF, cap * sizeof *m->keys);
+    if (!m->slots) return false;
+    memset(m->slots, 0xFF, cap * sizeof *m->slots);
     return true;
 }
 
 void olm_pairmap_free(olm_pairmap *m) {
-    free(m->keys);
-    free(m->rank);
-    free(m->newid);
+    free(m->slots);
     memset(m, 0, sizeof *m);
 }
 
@@ -160,11 +150,9 @@ bool olm_pairmap_put(olm_pairmap *m, uint32_t a, uint32_t b, uint32_t rank, uint
     if ((m->n + 1) * 2 > m->mask + 1) return false;
     uint64_t k = olm_pair_key(a, b);
     size_t i = (size_t)((k * 0x9E3779B97F4A7C15ull) >> 20) & m->mask;
-    while (m->keys[i] != UINT64_MAX && m->keys[i] != k) i = (i + 1) & m->mask;
-    if (m->keys[i] == UINT64_MAX) m->n++;
-    m->keys[i] = k;
-    m->rank[i] = rank;
-    m->newid[i] = newid;
+    while (m->slots[i].key != UINT64_MAX && m->slots[i].key != k) i = (i + 1) & m->mask;
+    if (m->slots[i].key == UINT64_MAX) m->n++;
+    m->slots[i] = (olm_pairslot){k, rank, newid};
     return true;
 }
 

@@ -65,7 +65,7 @@ static bool string_matches(const char *pat, size_t pl, const char *s, size_t n, 
 }
 
 typedef bool (*char_pred)(int32_t cp, const olm_pretok *p);
-static bool pred_digit(int32_t cp, const olm_pretok *p) { (void)p; return cp >= '0' && cp <= '9'; }
+static bool pred_digit(int32_t cp, const olm_pretok *p) { (void)p; return (olm_char_class(cp) & OLM_CC_N) != 0; } /* char::is_numeric */
 static bool pred_punct(int32_t cp, const olm_pretok *p) {
     (void)p;
     if (cp < 0x80) return cp > 0x20 && cp < 0x7F && ispunct(cp);
@@ -396,7 +396,10 @@ onnxllm_status olm_pretok_parse(const cJSON *j, const char *file, olm_pretok *p,
         p->kind = PRE_WHITESPACE;
         int ec;
         PCRE2_SIZE eo;
-        p->pat.re = pcre2_compile((PCRE2_SPTR) "\\w+|[^\\w\\s]+", PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
+        olm_buf tr = {0};
+        if (!olm_regex_translate("\\w+|[^\\w\\s]+", &tr)) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
+        p->pat.re = pcre2_compile((PCRE2_SPTR)tr.p, tr.len, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
+        olm_buf_free(&tr);
         if (!p->pat.re) return olm_fail(err, ONNXLLM_ERR_INTERNAL, "%s: cannot compile the Whitespace regex", file);
         pcre2_jit_compile(p->pat.re, PCRE2_JIT_COMPLETE);
         return ONNXLLM_OK;

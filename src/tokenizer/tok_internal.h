@@ -31,16 +31,17 @@ static inline bool olm_buf_putc(olm_buf *b, char c) { return olm_buf_put(b, &c, 
 void olm_buf_free(olm_buf *b);
 
 /* ---- hash maps ------------------------------------------------------------------ */
-/* string → id; keys live in an arena owned by the map. */
+/* string → id; keys live in an arena owned by the map. One 16-byte slot per entry
+ * (hash tag, id, key offset/length): a lookup touches the slot and, on a tag hit,
+ * the key bytes — two cache misses on a 200k-entry vocab. */
+typedef struct olm_strslot {
+    uint32_t tag; /* high hash bits | 1; 0 = empty */
+    int32_t id;
+    uint32_t off, len; /* into arena */
+} olm_strslot;
 typedef struct olm_strmap {
-    uint32_t *slots; /* index+1 into entries, 0 = empty */
-    size_t mask;
-    struct olm_strent {
-        uint64_t hash;
-        uint32_t off, len; /* into arena */
-        int32_t id;
-    } *ents;
-    size_t n, cap;
+    olm_strslot *slots;
+    size_t mask, n;
     char *arena;
     size_t arena_len, arena_cap;
 } olm_strmap;
@@ -52,10 +53,13 @@ bool olm_strmap_put(olm_strmap *m, const char *key, size_t len, int32_t id);
 int32_t olm_strmap_get(const olm_strmap *m, const char *key, size_t len); /* -1 absent */
 uint64_t olm_hash_bytes(const void *p, size_t n);
 
-/* (id_a, id_b) → (rank, new_id) */
+/* (id_a, id_b) → (rank, new_id): one 16-byte slot, one cache miss per lookup. */
+typedef struct olm_pairslot {
+    uint64_t key; /* UINT64_MAX = empty */
+    uint32_t rank, newid;
+} olm_pairslot;
 typedef struct olm_pairmap {
-    uint64_t *keys; /* UINT64_MAX = empty */
-    uint32_t *rank, *newid;
+    olm_pairslot *slots;
     size_t mask, n;
 } olm_pairmap;
 bool olm_pairmap_init(olm_pairmap *m, size_t expected);
@@ -66,13 +70,13 @@ static inline bool olm_pairmap_get(const olm_pairmap *m, uint32_t a, uint32_t b,
     uint64_t k = olm_pair_key(a, b);
     size_t i = (size_t)((k * 0x9E3779B97F4A7C15ull) >> 20) & m->mask;
     for (;;) {
-        uint64_t s = m->keys[i];
-        if (s == k) {
-            *rank = m->rank[i];
-            *newid = m->newid[i];
+        const olm_pairslot *s = &m->slots[i];
+        if (s->key == k) {
+            *rank = s->rank;
+            *newid = s->newid;
             return true;
         }
-        if (s == UINT64_MAX) return false;
+        if (s->key == UINT64_MAX) return false;
         i = (i + 1) & m->mask;
     }
 }
@@ -190,6 +194,8 @@ typedef struct olm_postproc {
 typedef struct olm_added {
     char *content;
     size_t len;
+    char *norm; /* normalized content of a normalized:true token (else NULL) */
+    size_t norm_len;
     int32_t id;
     bool special, lstrip, rstrip, single_word, normalized;
 } olm_added;
@@ -259,6 +265,7 @@ void olm_scratch_free(olm_scratch *s);
 onnxllm_status olm_pattern_parse(const cJSON *pat, const char *where, const char *file, olm_pattern *out,
                                  onnxllm_error *err);
 void olm_pattern_free(olm_pattern *p);
+bool olm_regex_translate(const char *re, olm_buf *out);
 const char *olm_json_type(const cJSON *j);
 /* normalizers.c */
 onnxllm_status olm_normalizer_parse(const cJSON *j, const char *file, olm_normalizer *out, onnxllm_error *err);

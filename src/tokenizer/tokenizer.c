@@ -22,6 +22,50 @@ const char *olm_json_type(const cJSON *j) {
     return "an invalid value";
 }
 
+/* HF compiles patterns with Oniguruma, where \s is White_Space and \w is
+ * Alphabetic|Mark|Decimal_Number|Connector_Punctuation|Join_Control. PCRE2 (even with UCP)
+ * differs: its \s also matches U+180E, its \w (10.42) lacks marks. So the
+ * shorthand classes are spelled out before compiling. */
+#define WS_SET "\\t-\\r \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+#define W_SET "\\p{L}\\p{M}\\p{Nd}\\p{Nl}\\p{Pc}\\x{200c}\\x{200d}"
+bool olm_regex_translate(const char *re, olm_buf *out) {
+    bool in_class = false;
+    size_t class_start = 0;
+    out->len = 0;
+    for (size_t i = 0; re[i]; i++) {
+        char c = re[i];
+        const char *rep = NULL;
+        if (c == '\\' && re[i + 1]) {
+            char e = re[++i];
+            if (in_class) {
+                if (e == 's') rep = WS_SET;
+                else if (e == 'w') rep = W_SET;
+                else if (e == 'd') rep = "\\p{Nd}";
+            } else {
+                if (e == 's') rep = "[" WS_SET "]";
+                else if (e == 'S') rep = "[^" WS_SET "]";
+                else if (e == 'w') rep = "[" W_SET "]";
+                else if (e == 'W') rep = "[^" W_SET "]";
+                else if (e == 'd') rep = "\\p{Nd}";
+                else if (e == 'D') rep = "\\P{Nd}";
+            }
+            if (rep) {
+                if (!olm_buf_put(out, rep, strlen(rep))) return false;
+            } else if (!olm_buf_putc(out, '\\') || !olm_buf_putc(out, e))
+                return false;
+            continue;
+        }
+        if (!in_class && c == '[') {
+            in_class = true;
+            class_start = i + 1;
+            if (re[class_start] == '^') class_start++;
+        } else if (in_class && c == ']' && i != class_start)
+            in_class = false;
+        if (!olm_buf_putc(out, c)) return false;
+    }
+    return olm_buf_reserve(out, 0);
+}
+
 onnxllm_status olm_pattern_parse(const cJSON *pat, const char *where, const char *file, olm_pattern *out,
                                  onnxllm_error *err) {
     memset(out, 0, sizeof *out);
@@ -38,7 +82,10 @@ onnxllm_status olm_pattern_parse(const cJSON *pat, const char *where, const char
     if (!(out->str = strdup(r->valuestring))) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
     int ec;
     PCRE2_SIZE eo;
-    out->re = pcre2_compile((PCRE2_SPTR)r->valuestring, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
+    olm_buf tr = {0};
+    if (!olm_regex_translate(r->valuestring, &tr)) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
+    out->re = pcre2_compile((PCRE2_SPTR)tr.p, tr.len, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
+    olm_buf_free(&tr);
     if (!out->re) {
         PCRE2_UCHAR msg[128];
         pcre2_get_error_message(ec, msg, sizeof msg);
@@ -82,7 +129,10 @@ void onnxllm_tokenizer_free(onnxllm_tokenizer *t) {
     if (t->decoder) olm_decoder_free(t->decoder);
     free(t->decoder);
     olm_postproc_free(&t->post);
-    for (size_t i = 0; i < t->n_added; i++) free(t->added[i].content);
+    for (size_t i = 0; i < t->n_added; i++) {
+        free(t->added[i].content);
+        free(t->added[i].norm);
+    }
     free(t->added);
     free(t->trie_raw.nodes);
     free(t->trie_norm.nodes);
@@ -115,15 +165,16 @@ static onnxllm_status build_tables(onnxllm_tokenizer *t, onnxllm_error *err) {
     t->id_len = calloc(t->n_ids ? t->n_ids : 1, sizeof *t->id_len);
     t->is_special = calloc(t->n_ids ? t->n_ids : 1, 1);
     if (!t->id_str || !t->id_len || !t->is_special) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", t->name);
-    for (size_t e = 0; e < t->vocab.n; e++) {
-        const struct olm_strent *en = &t->vocab.ents[e];
+    for (size_t e = 0; e <= t->vocab.mask; e++) {
+        const olm_strslot *en = &t->vocab.slots[e];
+        if (!en->tag) continue;
         t->id_str[en->id] = t->vocab.arena + en->off;
         t->id_len[en->id] = en->len;
     }
     for (size_t i = 0; i < t->n_added; i++) {
         olm_added *a = &t->added[i];
-        t->id_str[a->id] = a->content;
-        t->id_len[a->id] = (uint32_t)a->len;
+        t->id_str[a->id] = a->norm ? a->norm : a->content;
+        t->id_len[a->id] = (uint32_t)(a->norm ? a->norm_len : a->len);
     }
     /* HF's is_special_token() compares contents: any id whose string is a special
      * added token's content counts as special */
@@ -147,7 +198,18 @@ static onnxllm_status build_tables(onnxllm_tokenizer *t, onnxllm_error *err) {
     for (size_t i = 0; i < t->n_added && ok; i++) {
         olm_added *a = &t->added[i];
         if (!a->normalized || !t->normalizer) ok = olm_trie_add(a->normalized ? &t->trie_norm : &t->trie_raw, a->content, a->len, (int32_t)i);
-        else ok = olm_normalize(t->normalizer, a->content, a->len, &nb, &tmp) && olm_trie_add(&t->trie_norm, nb.p, nb.len, (int32_t)i);
+        else {
+            ok = olm_normalize(t->normalizer, a->content, a->len, &nb, &tmp) && olm_trie_add(&t->trie_norm, nb.p, nb.len, (int32_t)i);
+            /* HF keeps the normalized content as the token's string (id_to_token, decode) */
+            if (ok && !(a->norm = malloc(nb.len + 1))) ok = false;
+            if (ok) {
+                memcpy(a->norm, nb.p ? nb.p : "", nb.len);
+                a->norm[nb.len] = 0;
+                a->norm_len = nb.len;
+                t->id_str[a->id] = a->norm;
+                t->id_len[a->id] = (uint32_t)nb.len;
+            }
+        }
         if (a->normalized) t->any_norm_added = true;
     }
     olm_buf_free(&nb);
