@@ -4,7 +4,7 @@
 // --stop (a run with a stop string must print exactly the text before its first
 // occurrence in the unstopped run).
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -89,6 +89,17 @@ check("run_tools", tl.status === 0 && JSON.parse(tl.out).usage.prompt_tokens ===
 writeFileSync(toolsFile, "{\"not\": \"a list\"}");
 const tb = run(["run", "-m", model, "-p", "x", "--tools", toolsFile]);
 check("run_tools_not_a_list", tb.status === 2 && /expected a JSON array/.test(tb.err), tb.err);
+
+// --- chat from a pipe: no prompts, two turns (one multi-line), /save, end of input → 0
+const saveFile = path.join(path.dirname(model), "run_e2e_chat.json");
+const ch = run(["chat", "-m", model, "-n", "4", "--seed", "2", "-s", "Be brief."], `hi\n"""\nline one\nline two\n"""\n/save ${saveFile}\n`);
+check("chat_pipe_exit", ch.status === 0, ch.err);
+check("chat_pipe_stats", (ch.err.match(/tokens\/s, first token after/g) || []).length === 2, ch.err);
+let saved = [];
+try { saved = JSON.parse(readFileSync(saveFile, "utf8")).messages; } catch (e) { /* checked below */ }
+check("chat_pipe_save", saved.length === 5 && saved[0].role === "system" && saved[1].content === "hi" &&
+  saved[3].content === "line one\nline two" && saved[4].role === "assistant" && ch.out.startsWith(saved[2].content),
+  JSON.stringify(saved));
 
 // --- errors
 const e1 = run(["run", "-m", "/nonexistent/model", "-p", "hi"]);

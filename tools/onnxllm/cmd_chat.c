@@ -86,7 +86,7 @@ static void hist_clear(history *h) {
 static char *read_message(bool tty) {
     char *line = NULL, *msg = NULL;
     size_t cap = 0, len = 0;
-    bool block = false, first = true;
+    bool block = false, first = true, any = false; /* any: a line is in msg */
     for (;;) {
         if (tty) {
             fputs(first ? "> " : "... ", stdout);
@@ -115,10 +115,11 @@ static char *read_message(bool tty) {
         char *g = realloc(msg, len + (size_t)n + 2);
         if (!g) break;
         msg = g;
-        if (!first) msg[len++] = '\n';
+        if (any) msg[len++] = '\n';
         memcpy(msg + len, line, (size_t)n + 1);
         len += (size_t)n;
         first = false;
+        any = true;
         if (!block && !cont) break;
     }
     free(line);
