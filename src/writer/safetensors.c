@@ -27,6 +27,8 @@ struct olm_safetensors {
     size_t nt;
 };
 
+static onnxllm_status olm_st_convert(const olm_st_tensor *t, float *dst, onnxllm_error *err);
+
 /* Bytes per element; 0 for a dtype name we do not know. */
 static size_t dtype_size(const char *d) {
     static const struct {
@@ -289,7 +291,21 @@ const olm_st_tensor *olm_st_find(const olm_safetensors *st, const char *name) {
     return bsearch(&key, st->t, st->nt, sizeof key, cmp_name);
 }
 
+/* Drops the mapped pages of [p, p + n) once converted: each weight is read once, and
+ * without this a full-size conversion would keep the whole checkpoint resident. */
+static void release_pages(const uint8_t *p, size_t n) {
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)p + page - 1) & ~(page - 1), b = ((uintptr_t)p + n) & ~(page - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 onnxllm_status olm_st_to_f32(const olm_st_tensor *t, float *dst, onnxllm_error *err) {
+    onnxllm_status s = olm_st_convert(t, dst, err);
+    if (!s) release_pages(t->data, t->nbytes);
+    return s;
+}
+
+static onnxllm_status olm_st_convert(const olm_st_tensor *t, float *dst, onnxllm_error *err) {
     const uint8_t *p = t->data;
     if (!strcmp(t->dtype, "F32")) {
         memcpy(dst, p, t->nbytes);
