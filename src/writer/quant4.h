@@ -14,7 +14,10 @@
  *   scales: fp32 [N * K/32]      (scale = -max/8 where max is the signed value of
  *                                 largest magnitude; may be negative)
  * Scales stored as fp16 when scales_f16 != NULL (CUDA layout): quantization then uses
- * the fp16-rounded scale, as ORT does. Exactly one of scales_f32 / scales_f16 is set. */
+ * the fp16-rounded scale, as ORT does, and the weights themselves are first rounded to
+ * fp16 (the builder quantizes the fp16 initializers of a CUDA model). Exactly one of
+ * scales_f32 / scales_f16 is set. Deterministic: rows are independent, so callers may
+ * split N across threads. */
 void olm_q4_quantize(const float *W, int64_t N, int64_t K, uint8_t *packed, float *scales_f32,
                      uint16_t *scales_f16);
 
