@@ -107,7 +107,7 @@ char *olm_hub_tree_url(const onnxllm_pull_params *p, const char *folder) {
         sb_quote(&b, folder, "/");
         while (b.n && b.s[b.n - 1] == '/') b.s[--b.n] = 0;
     }
-    sb_str(&b, "?recursive=true&expand=false");
+    sb_str(&b, "?recursive=true"); /* as huggingface.js sends it; expand defaults to false */
     return sb_finish(&b);
 }
 

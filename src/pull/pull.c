@@ -194,8 +194,15 @@ static bool foreign_file(const char *dir, const char *prefix, const cJSON *manif
     return hit;
 }
 
-/* rm -r of a folder we made (the old version after an update). */
+/* rm -r of a folder we made (the old version after an update). Never follows a
+ * symbolic link: a link is removed, not what it points to. */
 static void remove_tree(const char *dir) {
+    struct stat root;
+    if (lstat(dir, &root) != 0) return;
+    if (!S_ISDIR(root.st_mode)) {
+        unlink(dir);
+        return;
+    }
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *e;
@@ -274,6 +281,12 @@ static onnxllm_status check_existing(const char *out, const char *folder, const 
         *state = OUT_COMPLETE;
         cJSON_Delete(m);
         return ONNXLLM_OK;
+    }
+    if (lstat(out, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+        olm_fail(err, ONNXLLM_ERR_IO, "%s holds an older version but is a symbolic link; pull into its target instead",
+                 out);
+        cJSON_Delete(m);
+        return ONNXLLM_ERR_IO;
     }
     char found[1024];
     if (foreign_file(out, "", m, found, sizeof found)) {

@@ -158,7 +158,7 @@ TEST(variants_and_urls) {
     p.revision = "refs/pr/1";
     char *u = olm_hub_tree_url(&p, "cpu_and_mobile/cpu-int4 x/");
     CHECK_EQ_STR(u, "https://hub.example/api/models/microsoft/Phi-4-mini-instruct-onnx/tree/refs%2Fpr%2F1/"
-                    "cpu_and_mobile/cpu-int4%20x?recursive=true&expand=false");
+                    "cpu_and_mobile/cpu-int4%20x?recursive=true");
     free(u);
     p.revision = "main";
     u = olm_hub_file_url(&p, "gpu/gpu-int4-rtn-block-32/model.onnx.data");
@@ -331,7 +331,22 @@ TEST(full_pull_then_up_to_date) {
     CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_OK);
     CHECK(strstr(ev.done_msg, "up to date") != NULL);
 
+    /* A symbolic link to an older version: "up to date" works through it, an update
+     * does not replace the link. */
+    char link_path[500];
+    snprintf(link_path, sizeof link_path, "%s-link", out);
+    CHECK_EQ_INT(symlink(out, link_path), 0);
+    p = params(&ev);
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, link_path, &p, &err), ONNXLLM_OK);
+    CHECK(strstr(ev.done_msg, "up to date") != NULL);
     fake_hub_change_file(&hub, FOLDER "/tokenizer.json"); /* back to the original for the other cases */
+    p = params(&ev);
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, link_path, &p, &err), ONNXLLM_ERR_IO);
+    CHECK(strstr(err.message, "is a symbolic link") != NULL);
+    unlink(link_path);
+    p = params(&ev);
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_OK); /* updates back */
+    CHECK(same_files(out, FOLDER));
 
     /* Another folder's manifest: never mixed. */
     p = params(&ev);
