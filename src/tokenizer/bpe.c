@@ -274,7 +274,23 @@ static onnxllm_status opt_string(const cJSON *m, const char *k, const char *file
     return *out ? ONNXLLM_OK : olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
 }
 
-onnxllm_status olm_bpe_load(onnxllm_tokenizer *t, const cJSON *model, const char *file, onnxllm_error *err) {
+static onnxllm_status add_merge(onnxllm_tokenizer *t, const char *a, size_t al, const char *b, size_t bl, uint32_t rank,
+                                olm_buf *cat, const char *file, onnxllm_error *err) {
+    int32_t ia = olm_strmap_get(&t->vocab, a, al), ib = olm_strmap_get(&t->vocab, b, bl);
+    if (ia < 0 || ib < 0)
+        return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: model.merges[%u]: token '%.*s' is not in the vocab", file, rank,
+                        ia < 0 ? (int)al : (int)bl, ia < 0 ? a : b);
+    size_t skip = (t->cont_prefix_len && bl >= t->cont_prefix_len && !memcmp(b, t->cont_prefix, t->cont_prefix_len)) ? t->cont_prefix_len : 0;
+    cat->len = 0;
+    if (!olm_buf_put(cat, a, al) || !olm_buf_put(cat, b + skip, bl - skip)) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
+    int32_t in = olm_strmap_get(&t->vocab, cat->p, cat->len);
+    if (in < 0) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: model.merges[%u]: merged token '%s' is not in the vocab", file, rank, cat->p);
+    if (!olm_pairmap_put(&t->merges, (uint32_t)ia, (uint32_t)ib, rank, (uint32_t)in)) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
+    return ONNXLLM_OK;
+}
+
+onnxllm_status olm_bpe_load(onnxllm_tokenizer *t, const cJSON *model, const olm_fast_model *fm, const char *file,
+                            onnxllm_error *err) {
     if (!cJSON_IsObject(model)) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: 'model' must be an object, got %s", file, olm_json_type(model));
     const cJSON *ty = cJSON_GetObjectItemCaseSensitive(model, "type");
     if (ty && !cJSON_IsString(ty)) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: model: 'type' must be a string", file);
@@ -282,31 +298,37 @@ onnxllm_status olm_bpe_load(onnxllm_tokenizer *t, const cJSON *model, const char
         return olm_fail(err, ONNXLLM_ERR_UNSUPPORTED, "%s: unsupported model type '%s' (only BPE is implemented)", file, ty->valuestring);
     const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
     const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
-    if (!cJSON_IsObject(vocab)) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: model: 'vocab' must be an object, got %s", file, olm_json_type(vocab));
-    if (merges && !cJSON_IsArray(merges)) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: model: 'merges' must be an array, got %s", file, olm_json_type(merges));
-    if (!ty && !merges) return olm_fail(err, ONNXLLM_ERR_UNSUPPORTED, "%s: model has no 'type' and no 'merges': only BPE is implemented", file);
+    if (!fm) {
+        if (!cJSON_IsObject(vocab)) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: model: 'vocab' must be an object, got %s", file, olm_json_type(vocab));
+        if (merges && !cJSON_IsArray(merges)) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: model: 'merges' must be an array, got %s", file, olm_json_type(merges));
+    }
+    if (!ty && !(fm ? fm->present : merges != NULL))
+        return olm_fail(err, ONNXLLM_ERR_UNSUPPORTED, "%s: model has no 'type' and no 'merges': only BPE is implemented", file);
 
     onnxllm_status st;
-    const cJSON *dr = cJSON_GetObjectItemCaseSensitive(model, "dropout");
-    (void)dr; /* dropout is a training-time option: ignored at inference, like HF with dropout off */
+    /* dropout is a training-time option: ignored at inference, like HF with dropout off */
     t->fuse_unk = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "fuse_unk"));
     t->byte_fallback = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "byte_fallback"));
     t->ignore_merges = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "ignore_merges"));
     if ((st = opt_string(model, "continuing_subword_prefix", file, &t->cont_prefix, &t->cont_prefix_len, err))) return st;
     if ((st = opt_string(model, "end_of_word_suffix", file, &t->eow_suffix, &t->eow_suffix_len, err))) return st;
 
-    size_t nv = (size_t)cJSON_GetArraySize(vocab);
-    if (!olm_strmap_init(&t->vocab, nv)) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
-    int64_t maxid = -1;
     const cJSON *it;
-    cJSON_ArrayForEach(it, vocab) {
-        if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 2147483647.0 || it->valuedouble != (double)(int64_t)it->valuedouble)
-            return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: model.vocab['%s']: id must be a non-negative integer", file, it->string);
-        int32_t id = (int32_t)it->valuedouble;
-        if (!olm_strmap_put(&t->vocab, it->string, strlen(it->string), id)) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
-        if (id > maxid) maxid = id;
+    if (fm) /* the fast reader filled t->vocab */
+        t->n_ids = (size_t)(fm->maxid + 1);
+    else {
+        size_t nv = (size_t)cJSON_GetArraySize(vocab);
+        if (!olm_strmap_init(&t->vocab, nv)) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
+        int64_t maxid = -1;
+        cJSON_ArrayForEach(it, vocab) {
+            if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 2147483647.0 || it->valuedouble != (double)(int64_t)it->valuedouble)
+                return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: model.vocab['%s']: id must be a non-negative integer", file, it->string);
+            int32_t id = (int32_t)it->valuedouble;
+            if (!olm_strmap_put(&t->vocab, it->string, strlen(it->string), id)) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
+            if (id > maxid) maxid = id;
+        }
+        t->n_ids = (size_t)(maxid + 1);
     }
-    t->n_ids = (size_t)(maxid + 1);
 
     t->unk_id = -1;
     const cJSON *unk = cJSON_GetObjectItemCaseSensitive(model, "unk_token");
@@ -321,11 +343,19 @@ onnxllm_status olm_bpe_load(onnxllm_tokenizer *t, const cJSON *model, const char
         t->byte_fallback_id[b] = olm_strmap_get(&t->vocab, k, 6);
     }
 
-    size_t nm = merges ? (size_t)cJSON_GetArraySize(merges) : 0;
+    size_t nm = fm ? fm->n : merges ? (size_t)cJSON_GetArraySize(merges) : 0;
     if (!olm_pairmap_init(&t->merges, nm)) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
     olm_buf cat = {0};
-    uint32_t rank = 0;
     st = ONNXLLM_OK;
+    if (fm) {
+        for (size_t i = 0; i < fm->n && !st; i++) {
+            const olm_fast_merge *m = &fm->m[i];
+            st = add_merge(t, fm->text.p + m->a_off, m->a_len, fm->text.p + m->b_off, m->b_len, (uint32_t)i, &cat, file, err);
+        }
+        olm_buf_free(&cat);
+        return st;
+    }
+    uint32_t rank = 0;
     if (merges) cJSON_ArrayForEach(it, merges) {
         const char *a, *b;
         size_t al, bl;
@@ -346,17 +376,7 @@ onnxllm_status olm_bpe_load(onnxllm_tokenizer *t, const cJSON *model, const char
             st = olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: model.merges[%u]: expected \"a b\" or [\"a\", \"b\"], got %s", file, rank, olm_json_type(it));
             break;
         }
-        int32_t ia = olm_strmap_get(&t->vocab, a, al), ib = olm_strmap_get(&t->vocab, b, bl);
-        if (ia < 0 || ib < 0) {
-            st = olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: model.merges[%u]: token '%s' is not in the vocab", file, rank, ia < 0 ? a : b);
-            break;
-        }
-        size_t skip = (t->cont_prefix_len && bl >= t->cont_prefix_len && !memcmp(b, t->cont_prefix, t->cont_prefix_len)) ? t->cont_prefix_len : 0;
-        cat.len = 0;
-        if (!olm_buf_put(&cat, a, al) || !olm_buf_put(&cat, b + skip, bl - skip)) { st = olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file); break; }
-        int32_t in = olm_strmap_get(&t->vocab, cat.p, cat.len);
-        if (in < 0) { st = olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: model.merges[%u]: merged token '%s' is not in the vocab", file, rank, cat.p); break; }
-        if (!olm_pairmap_put(&t->merges, (uint32_t)ia, (uint32_t)ib, rank, (uint32_t)in)) { st = olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file); break; }
+        if ((st = add_merge(t, a, al, b, bl, rank, &cat, file, err))) break;
         rank++;
     }
     olm_buf_free(&cat);

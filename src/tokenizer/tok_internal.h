@@ -261,6 +261,22 @@ typedef struct olm_scratch {
 } olm_scratch;
 void olm_scratch_free(olm_scratch *s);
 
+/* json_reader.c: fast pass for model.vocab / model.merges (see there) */
+typedef struct olm_fast_merge {
+    uint32_t a_off, a_len, b_off, b_len; /* into olm_fast_model.text */
+} olm_fast_merge;
+typedef struct olm_fast_model {
+    olm_fast_merge *m;
+    size_t n, cap;
+    olm_buf text, key;
+    bool present; /* "merges" was in the file */
+    int64_t maxid;
+} olm_fast_model;
+/* Parses tokenizer.json; model.vocab goes into t->vocab, model.merges into *fm, the
+ * rest into the returned cJSON tree. NULL: use the full cJSON parse instead. */
+cJSON *olm_fast_read(onnxllm_tokenizer *t, const char *json, size_t len, olm_fast_model *fm);
+void olm_fast_model_free(olm_fast_model *fm);
+
 /* loader.c */
 onnxllm_status olm_pattern_parse(const cJSON *pat, const char *where, const char *file, olm_pattern *out,
                                  onnxllm_error *err);
@@ -281,7 +297,8 @@ bool olm_pretokenize(const onnxllm_tokenizer *t, const char *s, size_t n, bool f
 size_t olm_scan_next(olm_scanner kind, const unsigned char *s, size_t n, size_t i);
 olm_scanner olm_scanner_for(const char *regex);
 /* bpe.c */
-onnxllm_status olm_bpe_load(onnxllm_tokenizer *t, const cJSON *model, const char *file, onnxllm_error *err);
+onnxllm_status olm_bpe_load(onnxllm_tokenizer *t, const cJSON *model, const olm_fast_model *fm, const char *file,
+                            onnxllm_error *err);
 bool olm_bpe_encode(const onnxllm_tokenizer *t, const char *s, size_t n, olm_scratch *sc, onnxllm_tokens *out);
 /* added_tokens.c */
 onnxllm_status olm_added_load(onnxllm_tokenizer *t, const cJSON *arr, const char *file, onnxllm_error *err);

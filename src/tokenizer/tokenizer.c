@@ -217,7 +217,7 @@ static onnxllm_status build_tables(onnxllm_tokenizer *t, onnxllm_error *err) {
     return ok ? ONNXLLM_OK : olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", t->name);
 }
 
-static onnxllm_status load_json(onnxllm_tokenizer *t, const cJSON *root, onnxllm_error *err) {
+static onnxllm_status load_json(onnxllm_tokenizer *t, const cJSON *root, const olm_fast_model *fm, onnxllm_error *err) {
     const char *f = t->name;
     if (!cJSON_IsObject(root)) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: expected a JSON object at top level, got %s", f, olm_json_type(root));
     const cJSON *tr = cJSON_GetObjectItemCaseSensitive(root, "truncation");
@@ -226,7 +226,7 @@ static onnxllm_status load_json(onnxllm_tokenizer *t, const cJSON *root, onnxllm
     if (pd && !cJSON_IsNull(pd)) return olm_fail(err, ONNXLLM_ERR_UNSUPPORTED, "%s: 'padding' is set: not supported (set it to null)", f);
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
     if (!model) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: missing 'model'", f);
-    onnxllm_status st = olm_bpe_load(t, model, f, err);
+    onnxllm_status st = olm_bpe_load(t, model, fm, f, err);
     if (st) return st;
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
     if (j && !cJSON_IsNull(j)) {
@@ -260,9 +260,14 @@ onnxllm_status onnxllm_tokenizer_load_from_memory(const char *json, size_t len, 
         return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "tokenizer: out of memory");
     }
     t->unk_id = -1;
-    cJSON *root = NULL;
-    onnxllm_status st = olm_parse_json(json, len, t->name, &root, err);
-    if (!st) st = load_json(t, root, err);
+    /* fast path first; on anything unusual the full cJSON parse gives the errors */
+    olm_fast_model fm;
+    cJSON *root = olm_fast_read(t, json, len, &fm);
+    onnxllm_status st = ONNXLLM_OK;
+    if (root) st = load_json(t, root, &fm, err);
+    else if (!(st = olm_parse_json(json, len, t->name, &root, err)))
+        st = load_json(t, root, NULL, err);
+    olm_fast_model_free(&fm);
     cJSON_Delete(root);
     if (st) {
         onnxllm_tokenizer_free(t);

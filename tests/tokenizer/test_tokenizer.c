@@ -108,6 +108,30 @@ TEST(mini_bpe) {
     onnxllm_tokenizer_free(t);
 }
 
+/* The fast tokenizer.json reader (vocab/merges without cJSON) must read escapes,
+ * NUL in keys, both merge forms and any key order like the full parser. */
+TEST(fast_reader) {
+    onnxllm_tokenizer *t = NULL;
+    onnxllm_error err = {0};
+    const char *json =
+        "{\"model\": {\"merges\": [[\"a\", \"b\"], \"ab c\"], \"type\": \"BPE\",\n"
+        "  \"vocab\": {\"\\u0061\": 0, \"b\": 1, \"c\": 2, \"a\\u0062\": 3, \"abc\": 4, \"x\\u0000y\": 5, \"\\ud83d\\ude00\": 6}},\n"
+        "  \"added_tokens\": [], \"decoder\": null}";
+    CHECK_EQ_INT(load_str(json, &t, &err), ONNXLLM_OK);
+    if (!t) { printf("  %s\n", err.message); test_cur_failed_ = 1; return; }
+    onnxllm_tokens ids = {0};
+    CHECK_EQ_INT(onnxllm_tokenizer_encode(t, "abcab\xF0\x9F\x98\x80x", 10, 0, &ids, &err), ONNXLLM_OK);
+    int32_t e[] = {4, 3, 6};
+    CHECK(ids_eq(&ids, e, 3));
+    ids.len = 0;
+    CHECK_EQ_INT(onnxllm_tokenizer_encode(t, "x\0y", 3, 0, &ids, &err), ONNXLLM_OK);
+    CHECK_EQ_INT(onnxllm_tokenizer_vocab_size(t), 7);
+    onnxllm_tokens_free(&ids);
+    onnxllm_tokenizer_free(t);
+    /* a lone surrogate: not valid JSON text for HF either; the full parser reports it */
+    CHECK(load_str("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"\\ud800\": 0}, \"merges\": []}}", &t, &err) != ONNXLLM_OK);
+}
+
 TEST(phi4_ids) {
     if (!phi4) return;
     CHECK_EQ_INT(onnxllm_tokenizer_token_to_id(phi4, "<|end|>"), 200020);
@@ -259,6 +283,7 @@ int main(int argc, char **argv) {
     }
     RUN(malformed_files);
     RUN(mini_bpe);
+    RUN(fast_reader);
     RUN(phi4_ids);
     RUN(phi4_stream);
     RUN(phi4_threads);
