@@ -203,6 +203,7 @@ static bool merges(jr *r, olm_fast_model *fm) {
 void olm_fast_model_free(olm_fast_model *fm) {
     free(fm->m);
     olm_buf_free(&fm->text);
+    olm_buf_free(&fm->key);
     memset(fm, 0, sizeof *fm);
 }
 
