@@ -85,6 +85,7 @@ struct onnxllm_sequence {
     bool cache_long;              /* every cached position computed in one run from 0 past the rope switch */
     void *dec_logits;             /* [vocab] bound logits of a 1-token run (fp32 or fp16) */
     OrtValue *dec_logits_val;
+    OrtValue *dec_ids_val, *dec_pos_val; /* [1, 1] views of ids/pos for 1-token runs (made once) */
     olm_kvcache kv;
     OrtIoBinding *bind;
     OrtRunOptions *run_opts;

@@ -20,12 +20,13 @@ onnxllm_model_params onnxllm_model_default_params(void) {
 }
 
 /* onnxruntime-genai rewinds Phi-3-family models once the sequence reaches this
- * length (Generator::InitializePhi3RopeThreshold sets 4097 for phi3/phimoe; the
- * value is fixed in genai, not read from the config), recomputing the cache
- * with the long-factor rotary table. */
+ * length, recomputing the cache with the long-factor rotary table. The values are
+ * fixed in genai 0.15.2 (Generator::InitializePhi3RopeThreshold: 4097 for phi3 and
+ * phimoe, 8193 for phi3small; batch 1 on CPU/CUDA), not read from the config —
+ * which is also why a LongRoPE switch at another length gets no rewind there. */
 static int rope_threshold(const char *type) {
     if (!strcmp(type, "phi3") || !strcmp(type, "phimoe")) return 4097;
-    if (!strcmp(type, "phi3small")) return 8197;
+    if (!strcmp(type, "phi3small")) return 8193;
     return 0;
 }
 

@@ -19,6 +19,9 @@ static void release_values(const OrtApi *api, OrtValue **v, size_t n) {
         if (v[i]) api->ReleaseValue(v[i]);
 }
 
+static onnxllm_status int_tensor(onnxllm_model *m, void *buf, size_t n, ONNXTensorElementDataType t, OrtValue **out,
+                                 onnxllm_error *err);
+
 onnxllm_status onnxllm_sequence_create(onnxllm_model *m, onnxllm_sequence **out, onnxllm_error *err) {
     *out = NULL;
     const OrtApi *api = m->api;
@@ -51,6 +54,8 @@ onnxllm_status onnxllm_sequence_create(onnxllm_model *m, onnxllm_sequence **out,
                                                             m->io.logits_type, &s->dec_logits_val),
                         ONNXLLM_ERR_RUNTIME, err, "logits tensor");
     if (st) goto fail;
+    if ((st = int_tensor(m, s->ids, 1, m->io.ids_type, &s->dec_ids_val, err))) goto fail;
+    if (m->io.has_pos && (st = int_tensor(m, s->pos, 1, m->io.pos_type, &s->dec_pos_val, err))) goto fail;
     if ((st = olm_ort_status(api, api->CreateIoBinding(m->session, &s->bind), ONNXLLM_ERR_RUNTIME, err, "IoBinding")))
         goto fail;
     if ((st = olm_ort_status(api, api->CreateRunOptions(&s->run_opts), ONNXLLM_ERR_RUNTIME, err, "run options")))
@@ -70,6 +75,8 @@ void onnxllm_sequence_free(onnxllm_sequence *s) {
     if (s->bind) api->ReleaseIoBinding(s->bind);
     if (s->run_opts) api->ReleaseRunOptions(s->run_opts);
     if (s->dec_logits_val) api->ReleaseValue(s->dec_logits_val);
+    if (s->dec_ids_val) api->ReleaseValue(s->dec_ids_val);
+    if (s->dec_pos_val) api->ReleaseValue(s->dec_pos_val);
     olm_kvcache_free(s->m, &s->kv);
     if (s->dec_logits != (void *)s->logits) free(s->dec_logits);
     free(s->logits);
@@ -134,16 +141,18 @@ onnxllm_status olm_sequence_compute(onnxllm_sequence *s, onnxllm_error *err) {
     olm_ort_void(api, api->GetAllocatorWithDefaultOptions(&alloc));
     s->logits_valid = false;
     onnxllm_status st;
+    /* 1-token runs reuse the [1, 1] tensors made at creation; only the mask, whose
+     * width grows, needs a new (non-owning) OrtValue per run. */
     fill_ints(s->ids, io->ids_type, s->tokens + start, 0, n);
-    if ((st = int_tensor(m, s->ids, n, io->ids_type, &in_ids, err))) goto done;
+    if (n > 1 && (st = int_tensor(m, s->ids, n, io->ids_type, &in_ids, err))) goto done;
     if (io->has_mask && (st = int_tensor(m, s->mask, total, io->mask_type, &in_mask, err))) goto done;
     if (io->has_pos) {
         fill_ints(s->pos, io->pos_type, NULL, (int64_t)start, n);
-        if ((st = int_tensor(m, s->pos, n, io->pos_type, &in_pos, err))) goto done;
+        if (n > 1 && (st = int_tensor(m, s->pos, n, io->pos_type, &in_pos, err))) goto done;
     }
-    OrtStatus *os = api->BindInput(s->bind, m->cfg.in_input_ids, in_ids);
+    OrtStatus *os = api->BindInput(s->bind, m->cfg.in_input_ids, n > 1 ? in_ids : s->dec_ids_val);
     if (!os && in_mask) os = api->BindInput(s->bind, m->cfg.in_attention_mask, in_mask);
-    if (!os && in_pos) os = api->BindInput(s->bind, m->cfg.in_position_ids, in_pos);
+    if (!os && io->has_pos) os = api->BindInput(s->bind, m->cfg.in_position_ids, n > 1 ? in_pos : s->dec_pos_val);
     if (!os) os = n == 1 ? api->BindOutput(s->bind, m->cfg.out_logits, s->dec_logits_val)
                          : api->BindOutputToDevice(s->bind, m->cfg.out_logits, m->cpu_mem);
     if ((st = olm_ort_status(api, os, ONNXLLM_ERR_RUNTIME, err, "binding inputs"))) goto done;
