@@ -288,10 +288,12 @@ const float *onnxllm_sequence_logits(const onnxllm_sequence *s);
 onnxllm_status onnxllm_sequence_step(onnxllm_sequence *s, onnxllm_sampler *smp, int32_t *token,
                                      onnxllm_error *err);
 
-/* Thread-safe: asks the call running on s (append/step/generate) to stop. It
- * returns ONNXLLM_ERR_CANCELLED promptly (an ORT run in flight is terminated);
- * the sequence stays valid: tokens that were not computed are dropped. The flag is
- * cleared when the next call starts. */
+/* Thread-safe (also from a signal handler): asks the call running on s
+ * (append/step/generate) to stop. It returns ONNXLLM_ERR_CANCELLED promptly (an
+ * ORT run in flight is terminated) and the sequence stays valid: a cancelled
+ * append() is undone, a cancelled step() leaves its pending token pending. The
+ * request stays set — so later step() calls also refuse — until append(),
+ * rewind_to() or generate() starts, which clear it. */
 void onnxllm_sequence_cancel(onnxllm_sequence *s);
 
 /* ---- generation loop ---------------------------------------------------------*/
