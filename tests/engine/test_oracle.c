@@ -353,6 +353,42 @@ TEST(interleaved_sequences_share_a_model) {
     onnxllm_model_free(m);
 }
 
+typedef struct {
+    onnxllm_model *m;
+    int32_t prompt[40];
+    int n, got;
+    int32_t out[64];
+} conc_job;
+
+static void *conc_run(void *arg) {
+    conc_job *j = arg;
+    j->got = ours(j->m, j->prompt, j->n, 30, j->out);
+    return NULL;
+}
+
+/* Two threads, two sequences, one model (ORT runs on one session concurrently). */
+TEST(concurrent_sequences_on_one_model) {
+    char dir[512];
+    model_path(dir, sizeof dir, "tiny-gqa-int4");
+    onnxllm_model *m = load(dir, 1, CTX, false);
+    CHECK(m != NULL);
+    if (!m) return;
+    conc_job jobs[2] = {{m, {0}, 9, 0, {0}}, {m, {0}, 33, 0, {0}}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        make_prompt(jobs[i].prompt, jobs[i].n, onnxllm_model_vocab_size(m), 20 + i);
+        pthread_create(&th[i], NULL, conc_run, &jobs[i]);
+    }
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        int32_t ref[64];
+        char eb[512];
+        int nr = oracle_generate(dir, jobs[i].prompt, (size_t)jobs[i].n, 30, CTX, 1, ref, eb, sizeof eb);
+        CHECK(same_tokens(i ? "concurrent B" : "concurrent A", ref, nr, jobs[i].out, jobs[i].got));
+    }
+    onnxllm_model_free(m);
+}
+
 TEST(accessors_and_argument_errors) {
     char dir[512];
     model_path(dir, sizeof dir, "tiny-gqa");
@@ -403,6 +439,7 @@ int main(int argc, char **argv) {
     RUN(rewind_and_prefix_reuse);
     RUN(cancel_from_another_thread);
     RUN(interleaved_sequences_share_a_model);
+    RUN(concurrent_sequences_on_one_model);
     RUN(accessors_and_argument_errors);
     oracle_shutdown();
     return test_summary("engine_oracle");
