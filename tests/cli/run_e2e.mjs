@@ -108,6 +108,8 @@ const e2 = run(["run", "-m", model, "-p", "hi", "--top-k", "x"]);
 check("bad_value", e2.status === 2 && /--top-k: 'x' is not a count/.test(e2.err), e2.err);
 const e3 = run(["run", "-m", model, "-p", "hi", "--frobnicate"]);
 check("bad_option", e3.status === 2 && /unrecognized option '--frobnicate'/.test(e3.err), e3.err);
+const e6 = run(["run", "-m", model, "-p", "hi", "--ep", "tpu"]);
+check("bad_ep", e6.status === 2 && /--ep: 'tpu' is not cpu or cuda/.test(e6.err), e6.err);
 const e4 = run(["run", "-m", model]);
 check("missing_prompt", e4.status === 2 && /missing -p PROMPT/.test(e4.err), e4.err);
 const e5 = run(["run", "-m", path.join(here, "../chat/models/phi4"), "-p", "hi"]);
@@ -122,7 +124,7 @@ const b = run(["bench", "-m", model, "-p", "16", "-n", "8", "--json"]);
 check("bench_exit", b.status === 0, b.err);
 let bo = {};
 try { bo = JSON.parse(b.out); } catch { check("bench_json_parses", false, b.out); }
-check("bench_fields", bo.prompt_tokens === 16 && bo.gen_tokens === 8 && ["load_ms", "ttft_ms", "prefill_tok_s", "decode_tok_s", "peak_rss_mib"].every((k) => bo[k] > 0), b.out);
+check("bench_fields", bo.ep === "cpu" && bo.prompt_tokens === 16 && bo.gen_tokens === 8 && ["load_ms", "ttft_ms", "prefill_tok_s", "decode_tok_s", "peak_rss_mib"].every((k) => bo[k] > 0), b.out);
 const bt = run(["bench", "-m", model, "-p", "8", "-n", "4"]);
 check("bench_table", bt.status === 0 && /prefill .* tokens\/s/.test(bt.out) && /peak RSS/.test(bt.out), bt.out + bt.err);
 const be = run(["bench", "-m", model, "-n", "0"]);

@@ -48,11 +48,12 @@ typedef struct cli_gen_options {
     size_t n_stops;                 /* --stop S (repeatable) */
     int threads;                    /* --threads N, 0 = engine default */
     int max_length;                 /* --max-length N (KV capacity), 0 = engine default */
+    const char *ep;                 /* --ep cpu|cuda, NULL = the model folder's choice */
 } cli_gen_options;
 
 enum { /* getopt values of the shared options */
     CLI_OPT_TEMPERATURE = 1000, CLI_OPT_TOP_P, CLI_OPT_TOP_K, CLI_OPT_MIN_P, CLI_OPT_SEED, CLI_OPT_STOP,
-    CLI_OPT_THREADS, CLI_OPT_MAX_LENGTH, CLI_OPT_REPEAT_PENALTY
+    CLI_OPT_THREADS, CLI_OPT_MAX_LENGTH, CLI_OPT_REPEAT_PENALTY, CLI_OPT_EP
 };
 /* The shared long options, to put in a subcommand's option table (-n is 'n'). */
 #define CLI_GEN_LONGOPTS                                                                       \
@@ -62,7 +63,8 @@ enum { /* getopt values of the shared options */
     {"max-tokens", required_argument, 0, 'n'}, {"stop", required_argument, 0, CLI_OPT_STOP},     \
     {"threads", required_argument, 0, CLI_OPT_THREADS},                                        \
     {"max-length", required_argument, 0, CLI_OPT_MAX_LENGTH},                                  \
-    {"repeat-penalty", required_argument, 0, CLI_OPT_REPEAT_PENALTY}
+    {"repeat-penalty", required_argument, 0, CLI_OPT_REPEAT_PENALTY},                          \
+    {"ep", required_argument, 0, CLI_OPT_EP}
 /* Help text lines for those options. */
 extern const char CLI_GEN_HELP[];
 

@@ -41,7 +41,8 @@ const char CLI_GEN_HELP[] =
     "  -n, --max-tokens N  at most N generated tokens (default 512)\n"
     "  --stop S            stop when the text contains S (not shown); repeatable, up to 16\n"
     "  --threads N         ONNX Runtime threads (default: the model's setting, else all cores)\n"
-    "  --max-length N      KV cache capacity in tokens, prompt + answer (default min(4096, context))\n";
+    "  --max-length N      KV cache capacity in tokens, prompt + answer (default min(4096, context))\n"
+    "  --ep cpu|cuda       execution provider (default: cuda if genai_config lists it, else cpu)\n";
 
 void cli_gen_options_init(cli_gen_options *o) {
     memset(o, 0, sizeof *o);
@@ -114,6 +115,10 @@ int cli_gen_option(const char *cmd, int c, const char *arg, cli_gen_options *o) 
         if (!parse_long(arg, &n) || n < 0) return cli_usage_error(cmd, "--seed: '%s' is not an integer >= 0", arg);
         o->sampler.seed = (uint64_t)n;
         return 0;
+    case CLI_OPT_EP:
+        if (strcmp(arg, "cpu") && strcmp(arg, "cuda")) return cli_usage_error(cmd, "--ep: '%s' is not cpu or cuda", arg);
+        o->ep = arg;
+        return 0;
     case CLI_OPT_STOP:
         if (!*arg) return cli_usage_error(cmd, "--stop needs a non-empty string");
         if (o->n_stops == CLI_MAX_STOPS) return cli_usage_error(cmd, "at most %d --stop strings", CLI_MAX_STOPS);
@@ -161,6 +166,7 @@ int cli_session_open(const char *cmd, const char *dir, const cli_gen_options *o,
     if (o) {
         mp.n_threads = o->threads;
         mp.max_length = o->max_length;
+        mp.ep = o->ep;
     }
     if (onnxllm_model_load(dir, &mp, &s->model, &err)) goto fail;
     s->load_ms = cli_now_ms() - t0;

@@ -29,6 +29,7 @@ static void help(FILE *f) {
             "  -r, --repeat R         runs after loading, averaged (default 1)\n"
             "      --threads T        ONNX Runtime threads (default: the model's setting, else all cores)\n"
             "      --max-length L     KV capacity (default P + N)\n"
+            "      --ep cpu|cuda      execution provider (default: cuda if genai_config lists it, else cpu)\n"
             "      --json             print one JSON object instead of a table\n"
             "  -h, --help             this help\n"
             "A progress bar is drawn on stderr when it is a terminal.\n"
@@ -52,7 +53,7 @@ static bool parse_count(const char *s, long *v, long min) {
 }
 
 int cmd_bench(int argc, char **argv) {
-    enum { OPT_THREADS = 1000, OPT_MAXLEN, OPT_JSON };
+    enum { OPT_THREADS = 1000, OPT_MAXLEN, OPT_JSON, OPT_EP };
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                          {"prompt-tokens", required_argument, 0, 'p'},
                                          {"gen-tokens", required_argument, 0, 'n'},
@@ -60,9 +61,10 @@ int cmd_bench(int argc, char **argv) {
                                          {"threads", required_argument, 0, OPT_THREADS},
                                          {"max-length", required_argument, 0, OPT_MAXLEN},
                                          {"json", no_argument, 0, OPT_JSON},
+                                         {"ep", required_argument, 0, OPT_EP},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *model = NULL;
+    const char *model = NULL, *ep = NULL;
     long P = 128, N = 64, R = 1, threads = 0, maxlen = 0;
     bool json = false;
     int c;
@@ -89,6 +91,11 @@ int cmd_bench(int argc, char **argv) {
                 return cli_usage_error("bench", "--max-length: '%s' is not a count", optarg);
             break;
         case OPT_JSON: json = true; break;
+        case OPT_EP:
+            if (strcmp(optarg, "cpu") && strcmp(optarg, "cuda"))
+                return cli_usage_error("bench", "--ep: '%s' is not cpu or cuda", optarg);
+            ep = optarg;
+            break;
         case 'h': help(stdout); return CLI_OK;
         default: return cli_bad_option("bench", c, argv);
         }
@@ -109,6 +116,7 @@ int cmd_bench(int argc, char **argv) {
     int32_t *ids = NULL;
     onnxllm_model_params mp = onnxllm_model_default_params();
     mp.n_threads = (int)threads;
+    mp.ep = ep;
     mp.max_length = (int)(maxlen ? maxlen : P + N);
     if (bar) fprintf(stderr, "loading %s ...", model);
     double t0 = cli_now_ms();
@@ -174,6 +182,7 @@ int cmd_bench(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "gen_tokens", (double)N);
         cJSON_AddNumberToObject(o, "runs", (double)R);
         cJSON_AddNumberToObject(o, "threads", onnxllm_model_n_threads(m));
+        cJSON_AddStringToObject(o, "ep", onnxllm_model_ep(m));
         cJSON_AddNumberToObject(o, "load_ms", load_ms);
         cJSON_AddNumberToObject(o, "ttft_ms", ttft_ms);
         cJSON_AddNumberToObject(o, "prefill_ms", prefill_ms);
