@@ -36,7 +36,7 @@ test-asan: deps
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) -LE no-asan
 
 run: build
-	@bash scripts/run.sh $(BUILD)/onnxllm
+	@MODEL=$(MODEL) DEMO=$(DEMO) bash scripts/run.sh $(BUILD)/onnxllm
 
 bench: build
 	@bash scripts/bench.sh $(BUILD)

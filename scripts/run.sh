@@ -22,4 +22,13 @@ if [ ! -f "$MODEL/genai_config.json" ]; then
     fi
   fi
 fi
+if [ "$MODEL" = "$DEMO" ]; then
+  cat >&2 <<'TXT'
+==============================================================================
+ DEMO MODEL — RANDOM WEIGHTS. Phi-4-mini's real tokenizer, vocabulary and chat
+ template run end to end, but the answers are noise. For the real model:
+   build/onnxllm pull -o models/phi-4-mini-cpu-int4   (needs huggingface.co)
+==============================================================================
+TXT
+fi
 exec "$BIN" chat -m "$MODEL"
