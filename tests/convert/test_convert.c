@@ -430,6 +430,7 @@ static void expect_fail(const char *args, int code, const char *msg) {
     int lines = 0;
     for (char *p = e; *p; p++) lines += *p == '\n';
     if (rc != code || !strstr(e, msg)) printf("    [%s] exit %d, stderr: %s    wanted %d + \"%s\"\n", args, rc, e, code, msg);
+    else printf("    exit %d: %s", rc, e); /* the message a user sees */
     CHECK_EQ_INT(rc, code);
     CHECK(strstr(e, msg) != NULL);
     if (code == 1) CHECK_EQ_INT(lines, 1);
