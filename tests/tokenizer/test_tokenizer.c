@@ -9,6 +9,16 @@
 #include <stdint.h>
 #include <unistd.h>
 
+/* Allocation counter: the test binary links with -Wl,--wrap=malloc,... (CMakeLists),
+ * so every malloc/calloc/realloc of the library goes through these. */
+static long alloc_calls;
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t a, size_t b);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n) { __atomic_add_fetch(&alloc_calls, 1, __ATOMIC_RELAXED); return __real_malloc(n); }
+void *__wrap_calloc(size_t a, size_t b) { __atomic_add_fetch(&alloc_calls, 1, __ATOMIC_RELAXED); return __real_calloc(a, b); }
+void *__wrap_realloc(void *p, size_t n) { __atomic_add_fetch(&alloc_calls, 1, __ATOMIC_RELAXED); return __real_realloc(p, n); }
+
 static const char *phi4_path;
 static onnxllm_tokenizer *phi4;
 
@@ -245,6 +255,35 @@ TEST(phi4_stream) {
     onnxllm_tokens_free(&ids);
 }
 
+/* The streaming detokenizer allocates nothing per token once its buffers have grown:
+ * a second identical stream after reset makes no allocation at all. */
+TEST(phi4_detok_no_alloc) {
+    if (!phi4) return;
+    const char *text = "Streaming text with emoji 👨‍👩‍👧‍👦, CJK 日本語のテキスト, code `int x = 42;`\n"
+                       "and a <|tool_call|>[{\"name\": \"f\"}]<|/tool_call|> tail.";
+    onnxllm_tokens ids = {0};
+    onnxllm_error err = {0};
+    long c0 = __atomic_load_n(&alloc_calls, __ATOMIC_RELAXED);
+    CHECK_EQ_INT(onnxllm_tokenizer_encode(phi4, text, strlen(text), ONNXLLM_TOKENIZE_PARSE_SPECIAL, &ids, &err), ONNXLLM_OK);
+    CHECK(__atomic_load_n(&alloc_calls, __ATOMIC_RELAXED) > c0); /* the counter works: encode allocates scratch */
+    onnxllm_detok *d = NULL;
+    CHECK_EQ_INT(onnxllm_detok_create(phi4, false, &d, &err), ONNXLLM_OK);
+    long during = -1;
+    for (int round = 0; round < 2; round++) {
+        long before = __atomic_load_n(&alloc_calls, __ATOMIC_RELAXED);
+        const char *t;
+        size_t tl;
+        for (size_t i = 0; i < ids.len; i++) CHECK_EQ_INT(onnxllm_detok_push(d, ids.ids[i], &t, &tl, &err), ONNXLLM_OK);
+        onnxllm_detok_flush(d, &t, &tl, &err);
+        onnxllm_detok_reset(d);
+        during = __atomic_load_n(&alloc_calls, __ATOMIC_RELAXED) - before;
+    }
+    CHECK_EQ_INT(during, 0);
+    CHECK(ids.len > 20);
+    onnxllm_detok_free(d);
+    onnxllm_tokens_free(&ids);
+}
+
 static void *encode_thread(void *arg) {
     const char *text = arg;
     onnxllm_tokens ids = {0};
@@ -286,6 +325,7 @@ int main(int argc, char **argv) {
     RUN(fast_reader);
     RUN(phi4_ids);
     RUN(phi4_stream);
+    RUN(phi4_detok_no_alloc);
     RUN(phi4_threads);
     onnxllm_tokenizer_free(phi4);
     return test_summary("tokenizer");
