@@ -8,7 +8,9 @@
  *    without a normalizer decode(encode(x)) must give back x (lossy-fixed);
  *    streaming the ids and flushing must equal one-shot decode;
  *  - or read the payload as int32 ids (anything, incl. negative and unknown)
- *    and decode/stream them. Any violated property aborts. */
+ *    and decode/stream them;
+ *  - byte 0 == 0xFF: the payload is a tokenizer.json for the loader.
+ * Any violated property aborts. */
 #include "onnxllm.h"
 
 #include <stdio.h>
@@ -72,7 +74,30 @@ static void stream_check(onnxllm_tokenizer *t, const int32_t *ids, size_t n, con
     free(acc);
 }
 
+/* input byte 0 == 0xFF: the rest is a tokenizer.json text for the loader (the fast
+ * vocab/merges reader and the cJSON fallback); it must load or fail cleanly, and a
+ * loaded one must encode and decode. */
+static void fuzz_loader(const uint8_t *data, size_t size) {
+    onnxllm_tokenizer *t = NULL;
+    onnxllm_error err = {0};
+    if (onnxllm_tokenizer_load_from_memory((const char *)data, size, "fuzz.json", &t, &err)) {
+        if (!err.message[0] || strchr(err.message, '\n')) abort(); /* one-line message */
+        return;
+    }
+    onnxllm_tokens ids = {0};
+    onnxllm_string s = {0};
+    if (onnxllm_tokenizer_encode(t, "Hello wörld <s> 123", 20, ONNXLLM_TOKENIZE_PARSE_SPECIAL | ONNXLLM_TOKENIZE_ADD_SPECIAL, &ids, &err)) abort();
+    if (onnxllm_tokenizer_decode(t, ids.ids, ids.len, false, &s, &err)) abort();
+    onnxllm_tokens_free(&ids);
+    onnxllm_string_free(&s);
+    onnxllm_tokenizer_free(t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (size >= 1 && data[0] == 0xFF) {
+        fuzz_loader(data + 1, size - 1);
+        return 0;
+    }
     if (size < 1 || !ntoks) return 0;
     int which = data[0] % ntoks, mode = (data[0] / ntoks) % 4;
     onnxllm_tokenizer *t = toks[which];
