@@ -205,6 +205,9 @@ typedef struct onnxllm_model_params {
                             0 = min(4096, context_length); must be <= context_length */
     bool no_shared_kv;   /* true: feed past and receive present as separate tensors
                             (fallback mode) instead of one shared buffer */
+    bool full_logits;    /* true: run the graph as published, logits for every prompt
+                            position; false (default): lm_head is computed for the last
+                            position only (the one generation reads; same values) */
 } onnxllm_model_params;
 
 onnxllm_model_params onnxllm_model_default_params(void);

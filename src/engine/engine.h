@@ -2,6 +2,7 @@
  *
  *   genai_config.c  genai_config.json → olm_genai_config
  *   onnx_scan.c     model.onnx initializers: external data present + weight bytes
+ *   graph_edit.c    load-time edit: lm_head on the last position only
  *   session.c       ORT environment, session options, providers, I/O checks
  *   model.c         onnxllm_model: load = config + scan + session; accessors
  *   kvcache.c       per-sequence KV tensors (shared past/present buffer or fallback)
@@ -42,6 +43,7 @@ struct onnxllm_model {
     int max_length;
     bool shared_kv;
     int rope_threshold;           /* genai's Phi-3 LongRoPE rewind length (0 = none) */
+    bool last_logits_only;        /* graph edited: logits are [1, 1, V] for every run (graph_edit.c) */
 };
 
 /* session.c */

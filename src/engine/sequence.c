@@ -3,11 +3,13 @@
  * Feeding is exactly what onnxruntime-genai feeds (see phi4-onnx-graph.md §8.3),
  * so greedy tokens match it bit for bit: input_ids [1, S] of the new tokens,
  * attention_mask [1, total] of ones, position_ids [1, S] when the graph has them,
- * the KV tensors, and logits [1, S, V] of which only the last row is read.
+ * the KV tensors, and logits of which only the last row is read: [1, 1, V] when
+ * the model was loaded with the last-position edit (graph_edit.c, the default),
+ * else [1, S, V].
  *
- * A 1-token run (decode) binds logits to a buffer allocated at creation, so the
- * per-token path allocates nothing of ours; a longer run (prefill) lets ORT
- * allocate [1, S, V] and copies the last row out. */
+ * A 1-token run (decode) — and with the edit every run — binds logits to a buffer
+ * allocated at creation, so the per-token path allocates nothing of ours; a longer
+ * run of an unedited graph lets ORT allocate [1, S, V] and copies the last row out. */
 #include "engine/engine.h"
 #include "common/error.h"
 
@@ -153,7 +155,8 @@ onnxllm_status olm_sequence_compute(onnxllm_sequence *s, onnxllm_error *err) {
     OrtStatus *os = api->BindInput(s->bind, m->cfg.in_input_ids, n > 1 ? in_ids : s->dec_ids_val);
     if (!os && in_mask) os = api->BindInput(s->bind, m->cfg.in_attention_mask, in_mask);
     if (!os && io->has_pos) os = api->BindInput(s->bind, m->cfg.in_position_ids, n > 1 ? in_pos : s->dec_pos_val);
-    if (!os) os = n == 1 ? api->BindOutput(s->bind, m->cfg.out_logits, s->dec_logits_val)
+    bool one_row = n == 1 || m->last_logits_only;
+    if (!os) os = one_row ? api->BindOutput(s->bind, m->cfg.out_logits, s->dec_logits_val)
                          : api->BindOutputToDevice(s->bind, m->cfg.out_logits, m->cpu_mem);
     if ((st = olm_ort_status(api, os, ONNXLLM_ERR_RUNTIME, err, "binding inputs"))) goto done;
     if (!s->kv.shared && (st = olm_kvcache_bind(m, &s->kv, s->bind, err))) goto done;
@@ -173,7 +176,7 @@ onnxllm_status olm_sequence_compute(onnxllm_sequence *s, onnxllm_error *err) {
         }
         goto done;
     }
-    if (n == 1 && s->kv.shared) {
+    if (one_row && s->kv.shared) {
         copy_logits_row(s, s->dec_logits, 0);
     } else {
         if ((st = olm_ort_status(api, api->GetBoundOutputNames(s->bind, alloc, &out_names, &out_lens, &n_outs),
@@ -200,7 +203,7 @@ onnxllm_status olm_sequence_compute(onnxllm_sequence *s, onnxllm_error *err) {
             if (names[i] && !strcmp(names[i], m->cfg.out_logits)) {
                 void *data = NULL;
                 olm_ort_void(api, api->GetTensorMutableData(outs[i], &data));
-                copy_logits_row(s, data, n - 1);
+                copy_logits_row(s, data, one_row ? 0 : n - 1);
             }
         if (!s->kv.shared) st = olm_kvcache_take_present(m, &s->kv, outs, names, n_outs, err);
         for (size_t i = 0; i < n_outs; i++) free(names[i]);

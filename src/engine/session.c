@@ -9,6 +9,9 @@
 #include "engine/engine.h"
 #include "common/error.h"
 #include "common/fileio.h"
+#include "engine/graph_edit.h"
+
+#include <onnxruntime_session_options_config_keys.h>
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -121,6 +124,40 @@ static onnxllm_status append_cuda(onnxllm_model *m, OrtSessionOptions *so, const
     return st;
 }
 
+/* Unless the caller wants every position's logits: model.onnx edited in memory so
+ * lm_head runs on the last position only (graph_edit.c). ORT then loads from the
+ * bytes, so it is told where the external weights live (they are still mapped from
+ * model.onnx.data, never read here). *out stays NULL when the graph does not fit
+ * the edit: the file is loaded as is and logits keep every position. */
+static onnxllm_status last_logits_model(onnxllm_model *m, const char *path, OrtSessionOptions *so, uint8_t **out,
+                                        size_t *out_len, onnxllm_error *err) {
+    char *buf = NULL;
+    size_t len = 0;
+    onnxllm_status st = olm_read_file(path, &buf, &len, err);
+    if (st) return st;
+    char why[256];
+    st = olm_graph_last_logits((const uint8_t *)buf, len, m->cfg.out_logits, out, out_len, why, sizeof why, err);
+    free(buf);
+    if (st || !*out) return st;
+    char *dir = strdup(path);
+    if (!dir) st = olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    else {
+        char *slash = strrchr(dir, '/');
+        if (slash) slash[slash == dir] = 0;
+        else snprintf(dir, strlen(dir) + 1, ".");
+        st = olm_ort_status(m->api,
+                            m->api->AddSessionConfigEntry(so, kOrtSessionOptionsModelExternalInitializersFileFolderPath,
+                                                          dir),
+                            ONNXLLM_ERR_RUNTIME, err, "session options");
+    }
+    free(dir);
+    if (st) {
+        free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 onnxllm_status olm_session_open(onnxllm_model *m, const onnxllm_model_params *p, onnxllm_error *err) {
     const OrtApi *api = m->api;
     const olm_genai_config *c = &m->cfg;
@@ -162,9 +199,18 @@ onnxllm_status olm_session_open(onnxllm_model *m, const onnxllm_model_params *p,
     }
     char what[1100];
     snprintf(what, sizeof what, "%s: ONNX Runtime cannot load the model", path);
-    st = olm_ort_status(api, api->CreateSession(m->env, path, so, &m->session), ONNXLLM_ERR_FORMAT, err, what);
+    uint8_t *edited = NULL;
+    size_t edited_len = 0;
+    if (!p->full_logits) st = last_logits_model(m, path, so, &edited, &edited_len, err);
+    if (!st) {
+        OrtStatus *os = edited ? api->CreateSessionFromArray(m->env, edited, edited_len, so, &m->session)
+                               : api->CreateSession(m->env, path, so, &m->session);
+        st = olm_ort_status(api, os, ONNXLLM_ERR_FORMAT, err, what);
+    }
+    free(edited); /* ORT parsed it into its own graph */
     free(path);
     if (st) goto done;
+    m->last_logits_only = edited != NULL;
     if (!strcmp(m->ep, "cuda")) {
         st = olm_ort_status(api, api->CreateMemoryInfo("Cuda", OrtDeviceAllocator, p->device_id, OrtMemTypeDefault,
                                                        &m->dev_mem),

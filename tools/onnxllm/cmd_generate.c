@@ -31,6 +31,8 @@ static void usage(FILE *f) {
             "      --max-length N    KV cache capacity in tokens (default min(4096, context))\n"
             "      --ep cpu|cuda     execution provider (default: from genai_config.json)\n"
             "      --no-shared-kv    separate past/present KV tensors (fallback mode)\n"
+            "      --full-logits     run the graph as published (lm_head on every prompt\n"
+            "                        position; default: the last position only)\n"
             "      --ignore-eos      do not stop at end-of-sequence ids\n"
             "      --print-ids       print the generated ids on stdout\n"
             "  -h, --help            this help\n");
@@ -103,7 +105,7 @@ static bool parse_num(const char *s, double lo, double hi, double *v) {
 
 int cmd_generate(int argc, char **argv) {
     enum { O_IDS = 256, O_GREEDY, O_TEMP, O_TOPK, O_TOPP, O_MINP, O_SEED, O_THREADS, O_MAXLEN, O_EP, O_PRINT,
-           O_REP, O_PRES, O_FREQ, O_NOSHARE, O_IGNEOS };
+           O_REP, O_PRES, O_FREQ, O_NOSHARE, O_IGNEOS, O_FULL };
     static const struct option opts[] = {
         {"model", required_argument, 0, 'm'},       {"ids", required_argument, 0, O_IDS},
         {"max-new", required_argument, 0, 'n'},     {"greedy", no_argument, 0, O_GREEDY},
@@ -113,7 +115,7 @@ int cmd_generate(int argc, char **argv) {
         {"max-length", required_argument, 0, O_MAXLEN}, {"ep", required_argument, 0, O_EP},
         {"print-ids", no_argument, 0, O_PRINT},     {"repetition-penalty", required_argument, 0, O_REP},
         {"presence-penalty", required_argument, 0, O_PRES}, {"frequency-penalty", required_argument, 0, O_FREQ},
-        {"no-shared-kv", no_argument, 0, O_NOSHARE}, {"ignore-eos", no_argument, 0, O_IGNEOS},
+        {"no-shared-kv", no_argument, 0, O_NOSHARE}, {"full-logits", no_argument, 0, O_FULL}, {"ignore-eos", no_argument, 0, O_IGNEOS},
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     const char *model = NULL, *ids_arg = NULL;
     onnxllm_model_params mp = onnxllm_model_default_params();
@@ -183,6 +185,7 @@ int cmd_generate(int argc, char **argv) {
             break;
         case O_PRINT: print = true; break;
         case O_NOSHARE: mp.no_shared_kv = true; break;
+        case O_FULL: mp.full_logits = true; break;
         case O_IGNEOS: ignore_eos = true; break;
         case 'h': usage(stdout); return CLI_OK;
         default: return cli_usage_error("generate", "unknown option");
