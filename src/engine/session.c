@@ -202,11 +202,17 @@ onnxllm_status olm_session_open(onnxllm_model *m, const onnxllm_model_params *p,
     uint8_t *edited = NULL;
     size_t edited_len = 0;
     if (!p->full_logits) st = last_logits_model(m, path, so, &edited, &edited_len, err);
-    if (!st) {
-        OrtStatus *os = edited ? api->CreateSessionFromArray(m->env, edited, edited_len, so, &m->session)
-                               : api->CreateSession(m->env, path, so, &m->session);
-        st = olm_ort_status(api, os, ONNXLLM_ERR_FORMAT, err, what);
+    if (!st && edited) {
+        OrtStatus *os = api->CreateSessionFromArray(m->env, edited, edited_len, so, &m->session);
+        if (os) { /* a graph the edit did not foresee: run it as published (errors then name the file) */
+            api->ReleaseStatus(os);
+            m->session = NULL;
+            free(edited);
+            edited = NULL;
+        }
     }
+    if (!st && !edited)
+        st = olm_ort_status(api, api->CreateSession(m->env, path, so, &m->session), ONNXLLM_ERR_FORMAT, err, what);
     free(edited); /* ORT parsed it into its own graph */
     free(path);
     if (st) goto done;
