@@ -348,8 +348,16 @@ onnxllm_status olm_graph_last_logits(const uint8_t *model, size_t len, const cha
     xs[x.n] = 0;
     snprintf(x_last, x.n + sizeof "/onnxllm_last", "%s/onnxllm_last", xs);
 
-    /* Re-encode the graph. */
-    olm_pb_buf g = {0}, m = {0};
+    /* Re-encode the graph (buffers sized up front: no realloc copies of ~50 MB). */
+    olm_pb_buf g = {malloc(graph.n + 4096), 0, graph.n + 4096, false};
+    olm_pb_buf m = {malloc(len + 4096), 0, len + 4096, false};
+    if (!g.p || !m.p) {
+        free(g.p);
+        free(m.p);
+        free(xs);
+        free(x_last);
+        return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    }
     olm_pb_reader gr = {graph.p, graph.p + graph.n, false};
     const uint8_t *start = gr.p;
     for (int k = 0; olm_pb_next(&gr, &f); start = gr.p) {
