@@ -50,6 +50,18 @@ struct onnxllm_model {
 onnxllm_status olm_ort_status(const OrtApi *api, OrtStatus *st, onnxllm_status code, onnxllm_error *err,
                               const char *what);
 int olm_physical_cores(void);
+/* hugepages.c: THP for what ORT allocates while a session is created */
+typedef struct {
+    uintptr_t lo, hi;
+} olm_range;
+typedef struct {
+    olm_range *r;
+    size_t n, cap;
+} olm_anon_map;
+void olm_anon_maps(olm_anon_map *am);
+void olm_anon_maps_free(olm_anon_map *am);
+void olm_hugepage_new_maps(const olm_anon_map *before);
+
 onnxllm_status olm_session_open(onnxllm_model *m, const onnxllm_model_params *p, onnxllm_error *err);
 onnxllm_status olm_session_check_io(onnxllm_model *m, onnxllm_error *err);
 
