@@ -11,7 +11,7 @@
 #define OLM_CHAT_PYJSON_H
 
 #include <cjson/cJSON.h>
-#include "chat/strbuf.h"
+#include "common/strbuf.h"
 
 void olm_pyjson_dump(olm_sb *b, const cJSON *v);
 /* One string value with ensure_ascii escaping, quotes included. */

@@ -8,7 +8,7 @@
  * an UndefinedError, None or a list is a TypeError. Messages are kept as JSON
  * values so that "missing", null and "not a string" stay distinguishable. */
 #include "chat/pyjson.h"
-#include "chat/strbuf.h"
+#include "common/strbuf.h"
 #include "common/error.h"
 #include "common/fileio.h"
 

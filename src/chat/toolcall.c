@@ -8,7 +8,7 @@
  * (sometimes under "parameters"). The parser accepts all of these. What it
  * cannot read as calls stays in the text: a model that talks about tool calls
  * must not lose words. */
-#include "chat/strbuf.h"
+#include "common/strbuf.h"
 #include "common/error.h"
 
 #include <cjson/cJSON.h>

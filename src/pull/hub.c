@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/strbuf.h"
 
 static const onnxllm_pull_variant variants[] = {
     {"cpu", "cpu_and_mobile/cpu-int4-rtn-block-32-acc-level-4", "models/phi-4-mini-cpu-int4",
@@ -35,92 +36,59 @@ const onnxllm_pull_variant *onnxllm_pull_find_variant(const char *name) {
 
 /* ---- URLs ----------------------------------------------------------------- */
 
-typedef struct sbuf {
-    char *s;
-    size_t n, cap;
-    bool oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n) {
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 128;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *t = realloc(b->s, cap);
-        if (!t) {
-            b->oom = true;
-            return;
-        }
-        b->s = t;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = 0;
-}
-static void sb_str(sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
-
 /* Percent-encodes like Python's urllib.parse.quote: unreserved characters and the
  * `keep` characters stay. */
-static void sb_quote(sbuf *b, const char *s, const char *keep) {
+static void sb_quote(olm_sb *b, const char *s, const char *keep) {
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         unsigned c = *p;
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
             c == '_' || c == '~' || (keep && strchr(keep, (int)c))) {
             char ch = (char)c;
-            sb_add(b, &ch, 1);
+            olm_sb_put(b, &ch, 1);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            sb_add(b, e, 3);
+            olm_sb_put(b, e, 3);
         }
     }
 }
 
-static void sb_endpoint(sbuf *b, const onnxllm_pull_params *p) {
+static void sb_endpoint(olm_sb *b, const onnxllm_pull_params *p) {
     const char *e = p->endpoint && p->endpoint[0] ? p->endpoint : ONNXLLM_PULL_DEFAULT_ENDPOINT;
     size_t n = strlen(e);
     while (n && e[n - 1] == '/') n--;
-    sb_add(b, e, n);
-}
-
-static char *sb_finish(sbuf *b) {
-    if (b->oom) {
-        free(b->s);
-        return NULL;
-    }
-    return b->s;
+    olm_sb_put(b, e, n);
 }
 
 static const char *rev_of(const onnxllm_pull_params *p) { return p->revision && p->revision[0] ? p->revision : "main"; }
 
 char *olm_hub_tree_url(const onnxllm_pull_params *p, const char *folder) {
-    sbuf b = {0};
+    olm_sb b = {0};
     sb_endpoint(&b, p);
-    sb_str(&b, "/api/models/");
-    sb_str(&b, p->repo);
-    sb_str(&b, "/tree/");
+    olm_sb_puts(&b, "/api/models/");
+    olm_sb_puts(&b, p->repo);
+    olm_sb_puts(&b, "/tree/");
     sb_quote(&b, rev_of(p), NULL); /* "refs/pr/1" → refs%2Fpr%2F1, as huggingface_hub */
     while (*folder == '/') folder++;
     if (*folder) {
-        sb_str(&b, "/");
+        olm_sb_puts(&b, "/");
         sb_quote(&b, folder, "/");
-        while (b.n && b.s[b.n - 1] == '/') b.s[--b.n] = 0;
+        while (b.len && b.p[b.len - 1] == '/') b.p[--b.len] = 0;
     }
-    sb_str(&b, "?recursive=true"); /* as huggingface.js sends it; expand defaults to false */
-    return sb_finish(&b);
+    olm_sb_puts(&b, "?recursive=true"); /* as huggingface.js sends it; expand defaults to false */
+    return olm_sb_finish(&b);
 }
 
 char *olm_hub_file_url(const onnxllm_pull_params *p, const char *path) {
-    sbuf b = {0};
+    olm_sb b = {0};
     sb_endpoint(&b, p);
-    sb_str(&b, "/");
-    sb_str(&b, p->repo);
-    sb_str(&b, "/resolve/");
+    olm_sb_puts(&b, "/");
+    olm_sb_puts(&b, p->repo);
+    olm_sb_puts(&b, "/resolve/");
     sb_quote(&b, rev_of(p), NULL);
-    sb_str(&b, "/");
+    olm_sb_puts(&b, "/");
     sb_quote(&b, path, "/");
-    return sb_finish(&b);
+    return olm_sb_finish(&b);
 }
 
 /* ---- listing ---------------------------------------------------------------- */
@@ -146,27 +114,13 @@ static bool is_hex(const char *s, size_t n) {
     return true;
 }
 
-typedef struct membuf {
-    char *data;
-    size_t n;
-    bool oom;
-} membuf;
-
 /* The listing of a folder of a few dozen files is a few KB; 64 MB is a sanity bound. */
 static size_t mem_write(char *d, size_t size, size_t n, void *user) {
-    membuf *m = user;
+    olm_sb *m = user;
     size_t len = size * n;
-    if (m->n + len > (64u << 20)) return 0;
-    char *t = realloc(m->data, m->n + len + 1);
-    if (!t) {
-        m->oom = true;
-        return 0;
-    }
-    m->data = t;
-    memcpy(m->data + m->n, d, len);
-    m->n += len;
-    m->data[m->n] = 0;
-    return len;
+    if (m->len + len > (64u << 20)) return 0;
+    olm_sb_put(m, d, len);
+    return m->oom ? 0 : len;
 }
 
 void olm_hub_listing_free(olm_hub_listing *l) {
@@ -238,19 +192,18 @@ static onnxllm_status add_page(olm_hub_listing *l, const cJSON *arr, const char 
  * caller (`make run`) wants to know fast. The response headers stay in h->resp. */
 static onnxllm_status get_json(olm_http *h, const char *url, const char *what, cJSON **out, onnxllm_error *err) {
     const onnxllm_pull_params *p = h->p;
-    membuf m = {0};
+    olm_sb m = {0};
     char msg[ONNXLLM_ERROR_MESSAGE_MAX];
     olm_http_class cls;
     *out = NULL;
     for (int attempt = 0;; attempt++) {
-        free(m.data);
-        memset(&m, 0, sizeof m);
+        olm_sb_free(&m);
         /* Metadata is small: a server that accepts but never answers (a hung proxy)
          * must not hold `make run` for long. */
         long timeout = 2L * (p->connect_timeout_s > 0 ? p->connect_timeout_s : 10);
         CURLcode rc = olm_http_get(h, url, 0, timeout, mem_write, &m);
         if (m.oom) {
-            free(m.data);
+            olm_sb_free(&m);
             return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
         }
         cls = olm_http_classify(h, rc, url, what, msg, sizeof msg);
@@ -270,13 +223,13 @@ static onnxllm_status get_json(olm_http *h, const char *url, const char *what, c
         }
     }
     if (cls != OLM_HTTP_OK) {
-        free(m.data);
+        olm_sb_free(&m);
         if (cls == OLM_HTTP_TRANSIENT && p->max_retries > 0)
             return olm_fail(err, ONNXLLM_ERR_NETWORK, "%s (gave up after %d tries)", msg, p->max_retries + 1);
         return olm_fail(err, cls == OLM_HTTP_CANCELLED ? ONNXLLM_ERR_CANCELLED : ONNXLLM_ERR_NETWORK, "%s", msg);
     }
-    onnxllm_status st = olm_parse_json(m.data ? m.data : "", m.n, url, out, err);
-    free(m.data);
+    onnxllm_status st = olm_parse_json(m.p ? m.p : "", m.len, url, out, err);
+    olm_sb_free(&m);
     return st;
 }
 
@@ -289,13 +242,13 @@ onnxllm_status olm_hub_resolve_commit(olm_http *h, char commit[41], onnxllm_erro
         memcpy(commit, rev, 41);
         return ONNXLLM_OK;
     }
-    sbuf b = {0};
+    olm_sb b = {0};
     sb_endpoint(&b, p);
-    sb_str(&b, "/api/models/");
-    sb_str(&b, p->repo);
-    sb_str(&b, "/revision/");
+    olm_sb_puts(&b, "/api/models/");
+    olm_sb_puts(&b, p->repo);
+    olm_sb_puts(&b, "/revision/");
     sb_quote(&b, rev, NULL);
-    char *url = sb_finish(&b);
+    char *url = olm_sb_finish(&b);
     if (!url) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
     char what[300];
     snprintf(what, sizeof what, "revision %s of %s", rev, p->repo);

@@ -2,7 +2,7 @@
  * apply-template): option errors, sampling options, loading a model folder,
  * one streamed answer, Ctrl-C. */
 #include "cli.h"
-#include "chat/strbuf.h"
+#include "common/strbuf.h"
 
 #include <errno.h>
 #include <getopt.h>

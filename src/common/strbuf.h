@@ -1,9 +1,9 @@
-/* strbuf.h — a growable byte string for building prompts and JSON (chat module).
+/* strbuf.h — a growable byte string (prompts, JSON, URLs, HTTP bodies).
  *
  * Appends never fail loudly: on allocation failure `oom` is set and further
  * appends are ignored, so builders check once at the end. */
-#ifndef OLM_CHAT_STRBUF_H
-#define OLM_CHAT_STRBUF_H
+#ifndef OLM_COMMON_STRBUF_H
+#define OLM_COMMON_STRBUF_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* strbuf.c — see strbuf.h. */
-#include "chat/strbuf.h"
+#include "common/strbuf.h"
 
 #include <stdlib.h>
 #include <string.h>
