@@ -15,6 +15,8 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,11 +161,58 @@ static onnxllm_status last_logits_model(onnxllm_model *m, const char *path, OrtS
     return st;
 }
 
+/* ORT's CreateEnv starts its telemetry, which matches std::regex patterns against
+ * /proc/self/cmdline. libstdc++'s regex recurses once per character (~250 bytes of
+ * stack per byte of command line), so a command line of ~32 KB — a long -p prompt —
+ * overflows an 8 MB main-thread stack (SIGSEGV, ~97,000 frames deep). CreateEnv
+ * therefore runs on a thread whose stack is sized from the command line (Linux caps
+ * it at ARG_MAX, 2 MB by default → ~800 MB of address space, touched only as deep
+ * as the recursion goes, and gone when the thread ends). */
+typedef struct {
+    const OrtApi *api;
+    OrtEnv **env;
+    OrtStatus *st;
+} env_job;
+
+static void *env_thread(void *arg) {
+    env_job *j = arg;
+    j->st = j->api->CreateEnv(ORT_LOGGING_LEVEL_ERROR, "onnxllm", j->env);
+    return NULL;
+}
+
+static size_t cmdline_bytes(void) {
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    size_t n = 0;
+    char buf[65536];
+    ssize_t r;
+    while ((r = read(fd, buf, sizeof buf)) > 0) n += (size_t)r;
+    close(fd);
+    return n;
+}
+
+static OrtStatus *create_env(const OrtApi *api, OrtEnv **env) {
+    env_job j = {api, env, NULL};
+    size_t stack = ((size_t)32 << 20) + 400 * cmdline_bytes();
+    pthread_attr_t at;
+    pthread_t t;
+    if (pthread_attr_init(&at) == 0) {
+        bool started = pthread_attr_setstacksize(&at, stack) == 0 && pthread_create(&t, &at, env_thread, &j) == 0;
+        pthread_attr_destroy(&at);
+        if (started) {
+            pthread_join(t, NULL);
+            return j.st;
+        }
+    }
+    env_thread(&j); /* no thread (address space or thread limit): the caller's stack */
+    return j.st;
+}
+
 onnxllm_status olm_session_open(onnxllm_model *m, const onnxllm_model_params *p, onnxllm_error *err) {
     const OrtApi *api = m->api;
     const olm_genai_config *c = &m->cfg;
     onnxllm_status st;
-    st = olm_ort_status(api, api->CreateEnv(ORT_LOGGING_LEVEL_ERROR, "onnxllm", &m->env), ONNXLLM_ERR_RUNTIME, err,
+    st = olm_ort_status(api, create_env(api, &m->env), ONNXLLM_ERR_RUNTIME, err,
                         "ONNX Runtime environment");
     if (st) return st;
     st = olm_ort_status(api, api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &m->cpu_mem),
