@@ -279,6 +279,15 @@ onnxllm_status onnxllm_sequence_append(onnxllm_sequence *s, const int32_t *ids, 
 /* Keeps the first n tokens (n <= length) and drops the rest; the cache is reused
  * for the kept prefix (the last kept token is recomputed on the next run). */
 onnxllm_status onnxllm_sequence_rewind_to(onnxllm_sequence *s, size_t n, onnxllm_error *err);
+/* Prefix reuse: how many leading tokens of ids[0..n) to keep from what s holds
+ * (rewind_to() that many, then append the rest) so that the result is what computing
+ * ids from scratch gives: the longest common prefix with the sequence's tokens, at
+ * most n - 1 (one token must run to give logits), and 0 when the cached keys were
+ * computed with the other LongRoPE table than a fresh run of n tokens would use
+ * (Phi-3 family: a prompt of 4097+ tokens is computed with the long factors from
+ * position 0). *n_cached (may be NULL) receives how many positions' KV entries will
+ * actually be reused, i.e. not recomputed. */
+size_t onnxllm_sequence_reusable_prefix(const onnxllm_sequence *s, const int32_t *ids, size_t n, size_t *n_cached);
 size_t onnxllm_sequence_length(const onnxllm_sequence *s);        /* tokens, incl. pending */
 const int32_t *onnxllm_sequence_tokens(const onnxllm_sequence *s);
 /* fp32 logits [vocab] of the last computed position, or NULL when a token is pending

@@ -255,6 +255,24 @@ onnxllm_status onnxllm_sequence_append(onnxllm_sequence *s, const int32_t *ids, 
     return st;
 }
 
+size_t onnxllm_sequence_reusable_prefix(const onnxllm_sequence *s, const int32_t *ids, size_t n, size_t *n_cached) {
+    if (n_cached) *n_cached = 0;
+    if (!s || !ids || n == 0 || s->n_computed == 0) return 0;
+    /* A fresh run of n tokens computes every key with the long rotary table when n
+     * reaches the switch (olm_sequence_compute from position 0); keys cached with the
+     * other table would give different results. */
+    const onnxllm_model *m = s->m;
+    bool fresh_long = m->rope_threshold && n >= (size_t)m->rope_threshold;
+    if (fresh_long != s->cache_long) return 0;
+    size_t keep = 0;
+    while (keep < s->n_tokens && keep < n && s->tokens[keep] == ids[keep]) keep++;
+    if (keep >= n) keep = n - 1; /* one token must run to give the logits */
+    /* rewind_to(keep) keeps the cache of the first keep - 1 tokens when keep is
+     * computed (the last kept token is re-run), else what is computed. */
+    if (n_cached) *n_cached = keep == 0 ? 0 : keep <= s->n_computed ? keep - 1 : s->n_computed;
+    return keep;
+}
+
 onnxllm_status onnxllm_sequence_rewind_to(onnxllm_sequence *s, size_t n, onnxllm_error *err) {
     atomic_store(&s->cancel, false);
     if (n > s->n_tokens)

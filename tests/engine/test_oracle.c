@@ -248,6 +248,46 @@ TEST(rewind_and_prefix_reuse) {
     }
 }
 
+/* onnxllm_sequence_reusable_prefix: the longest common prefix, at most n - 1, and
+ * the positions actually reused; keeping that many and appending the rest gives the
+ * fresh run's tokens. (The LongRoPE rule needs 4097+ tokens: tests/server checks it
+ * on the demo model.) */
+TEST(reusable_prefix) {
+    char dir[512];
+    model_path(dir, sizeof dir, "tiny-gqa");
+    onnxllm_model *m = load(dir, 1, CTX, false);
+    CHECK(m != NULL);
+    if (!m) return;
+    int32_t a[40], b[40], fresh[64], again[64];
+    make_prompt(a, 40, onnxllm_model_vocab_size(m), 9);
+    memcpy(b, a, sizeof b);
+    for (int i = 30; i < 40; i++) b[i] = (b[i] + 7) % onnxllm_model_vocab_size(m);
+    int nf = ours(m, b, 40, 12, fresh);
+    onnxllm_sequence *s = NULL;
+    onnxllm_error e = {0};
+    onnxllm_generate_result r;
+    onnxllm_sampler_params sp = onnxllm_sampler_greedy_params();
+    size_t cached = 99;
+    CHECK_EQ_INT(onnxllm_sequence_create(m, &s, &e), ONNXLLM_OK);
+    CHECK_EQ_INT(onnxllm_sequence_reusable_prefix(s, a, 40, &cached), 0); /* nothing computed yet */
+    CHECK_EQ_INT(cached, 0);
+    CHECK_EQ_INT(onnxllm_sequence_append(s, a, 40, &e), ONNXLLM_OK);
+    CHECK_EQ_INT(onnxllm_sequence_reusable_prefix(s, a, 40, &cached), 39); /* same prompt: one token re-runs */
+    CHECK_EQ_INT(cached, 38);
+    CHECK_EQ_INT(onnxllm_sequence_reusable_prefix(s, a, 20, &cached), 19);
+    CHECK_EQ_INT(onnxllm_sequence_reusable_prefix(s, b, 40, &cached), 30);
+    CHECK_EQ_INT(cached, 29);
+    CHECK_EQ_INT(onnxllm_sequence_reusable_prefix(s, b, 0, &cached), 0);
+    size_t keep = onnxllm_sequence_reusable_prefix(s, b, 40, NULL);
+    CHECK_EQ_INT(onnxllm_sequence_rewind_to(s, keep, &e), ONNXLLM_OK);
+    CHECK_EQ_INT(onnxllm_sequence_append(s, b + keep, 40 - keep, &e), ONNXLLM_OK);
+    CHECK_EQ_INT(onnxllm_generate(s, &sp, 12, NULL, NULL, &r, &e), ONNXLLM_OK);
+    memcpy(again, onnxllm_sequence_tokens(s) + 40, sizeof(int32_t) * (size_t)r.n_generated);
+    CHECK(same_tokens("after reusable_prefix", fresh, nf, again, r.n_generated));
+    onnxllm_sequence_free(s);
+    onnxllm_model_free(m);
+}
+
 /* ---- cancellation from another thread ---------------------------------------------*/
 typedef struct {
     onnxllm_sequence *s;
@@ -437,6 +477,7 @@ int main(int argc, char **argv) {
     RUN(cli_contract_prints_genai_ids);
     RUN(sampling_seeds);
     RUN(rewind_and_prefix_reuse);
+    RUN(reusable_prefix);
     RUN(cancel_from_another_thread);
     RUN(interleaved_sequences_share_a_model);
     RUN(concurrent_sequences_on_one_model);
