@@ -43,7 +43,7 @@ struct onnxllm_model {
     int max_length;
     bool shared_kv;
     int rope_threshold;           /* genai's Phi-3 LongRoPE rewind length (0 = none) */
-    bool last_logits_only;        /* graph edited: logits are [1, 1, V] for every run (graph_edit.c) */
+    bool last_logits_only;        /* graph edited: logits are [1, min(S, 2), V] (graph_edit.c) */
 };
 
 /* session.c */
@@ -94,11 +94,13 @@ struct onnxllm_sequence {
     int64_t *ids;                 /* [max_length] input_ids / positions scratch (int64 or int32 view) */
     int64_t *pos;
     int64_t *mask;                /* [max_length] all ones */
-    float *logits;                /* [vocab] fp32 logits of the last computed position */
+    float *logits;                /* [vocab] fp32 logits of the last computed position ([2, vocab]
+                                     allocated when the graph is edited) */
     bool logits_valid;
     bool cache_long;              /* every cached position computed in one run from 0 past the rope switch */
     void *dec_logits;             /* [vocab] bound logits of a 1-token run (fp32 or fp16) */
     OrtValue *dec_logits_val;
+    OrtValue *pre_logits_val;     /* [1, 2, V] over logits: prompt runs of an edited graph */
     OrtValue *dec_ids_val, *dec_pos_val; /* [1, 1] views of ids/pos for 1-token runs (made once) */
     olm_kvcache kv;
     OrtIoBinding *bind;

@@ -9,7 +9,13 @@
  * memory-maps model.onnx.data.
  *
  * The edit (field numbers from onnx.proto):
- *   X ──Slice(starts=[-1], ends=[INT64_MAX], axes=[1])──▶ X/onnxllm_last ──▶ lm_head [─▶ Cast…] ─▶ logits
+ *   X ──Slice(starts=[-2], ends=[INT64_MAX], axes=[1])──▶ X/onnxllm_last ──▶ lm_head [─▶ Cast…] ─▶ logits
+ * Two positions, not one: MLAS runs a 1-row int4 MatMulNBits through a GEMV kernel
+ * whose accumulation order differs from the GEMM kernel that an S-row prompt uses
+ * (measured on AVX2 without VNNI: the last row differs by ~1e-6), while rows of a
+ * >= 2-row product are computed independently of how many rows there are. So a
+ * prompt (S >= 2) keeps 2 rows — bit-identical last row to the unedited graph —
+ * and a decode run (S = 1) keeps its 1 row, as before.
  * lm_head is the node producing `logits` (float32), walking back through Casts;
  * it must be MatMulNBits (com.microsoft) or MatMul with a rank-2
  * initializer weight, whose output feeds nothing but the chain to `logits`.
@@ -28,7 +34,7 @@ enum {
     GRAPH_NODE = 1, GRAPH_INIT = 5, GRAPH_OUTPUT = 12, GRAPH_VALUE_INFO = 13, /* GraphProto */
     NODE_INPUT = 1, NODE_OUTPUT = 2, NODE_NAME = 3, NODE_OP = 4, NODE_DOMAIN = 7, /* NodeProto */
     VI_NAME = 1, VI_TYPE = 2,                                           /* ValueInfoProto */
-    TYPE_TENSOR = 1, TENSOR_SHAPE = 2, SHAPE_DIM = 1, DIM_VALUE = 1,    /* TypeProto… */
+    TYPE_TENSOR = 1, TENSOR_SHAPE = 2, SHAPE_DIM = 1, DIM_VALUE = 1, DIM_PARAM = 2, /* TypeProto… */
     T_DIMS = 1, T_DTYPE = 2, T_NAME = 8, T_RAW = 9,                     /* TensorProto */
     ONNX_FLOAT = 1, ONNX_INT64 = 7,
     MAX_CHAIN = 4,
@@ -190,7 +196,7 @@ static void copy_patching(olm_pb_buf *out, const olm_pb_field *msg, int num, pat
     }
 }
 
-/* TensorShapeProto: the second dim becomes dim_value 1. */
+/* TensorShapeProto: the second dim becomes the symbol "onnxllm_last_rows" (1 or 2). */
 static void patch_shape(olm_pb_buf *out, const olm_pb_field *shape) {
     olm_pb_buf s = {0};
     olm_pb_reader r = olm_pb_sub(shape);
@@ -199,7 +205,7 @@ static void patch_shape(olm_pb_buf *out, const olm_pb_field *shape) {
     for (int dim = 0; olm_pb_next(&r, &f); start = r.p) {
         if (f.num == SHAPE_DIM && f.wire == OLM_PB_LEN && dim++ == 1) {
             olm_pb_buf d = {0};
-            olm_pb_int(&d, DIM_VALUE, 1);
+            olm_pb_str(&d, DIM_PARAM, "onnxllm_last_rows");
             olm_pb_msg(&s, SHAPE_DIM, &d);
             olm_pb_free(&d);
         } else {
@@ -224,7 +230,7 @@ static void patch_type(olm_pb_buf *out, const olm_pb_field *type) {
     olm_pb_free(&s);
 }
 
-/* ValueInfoProto (graph output / value_info) with dim 1 patched to 1. */
+/* ValueInfoProto (graph output / value_info) with dim 1 patched (patch_shape). */
 static void patch_value_info(olm_pb_buf *out, int field, const olm_pb_field *vi) {
     olm_pb_buf s = {0};
     copy_patching(&s, vi, VI_TYPE, patch_type);
@@ -253,7 +259,7 @@ static void patch_node_input0(olm_pb_buf *out, const olm_pb_field *node, const c
 #define N_CONST 3
 static const char *const const_names[N_CONST] = {"onnxllm_last_position/starts", "onnxllm_last_position/ends",
                                                  "onnxllm_last_position/axes"};
-static const int64_t const_values[N_CONST] = {-1, INT64_MAX, 1};
+static const int64_t const_values[N_CONST] = {-2, INT64_MAX, 1};
 
 static void slice_node(olm_pb_buf *out, const char *x, const char *x_last) {
     olm_pb_buf s = {0};

@@ -3,9 +3,10 @@
  * The published decoder graphs compute logits [B, S, V] for every prompt position,
  * but generation reads only the last row. For Phi-4-mini (V = 200064, K = 3072) at
  * a 2048-token prompt the other rows are ~16% of prefill compute and 1.6 GB of fp32
- * logits. The edit slices lm_head's input to the last position, so logits become
- * [B, 1, V] for every run; the rows kept are computed exactly as before (lm_head
- * rows are independent). */
+ * logits. The edit slices lm_head's input to the last two positions, so logits are
+ * [B, 1, V] for a decode run and [B, 2, V] for a prompt; the last row is computed
+ * exactly as before (rows of a >= 2-row lm_head product are independent; a 1-row
+ * product takes another kernel, which is why a prompt keeps two — graph_edit.c). */
 #ifndef OLM_ENGINE_GRAPH_EDIT_H
 #define OLM_ENGINE_GRAPH_EDIT_H
 
@@ -14,7 +15,7 @@
 #include "onnxllm.h"
 
 /* Edits the ModelProto bytes model[0, len) so that the graph output `logits`
- * holds only the last sequence position. On success *out (malloc'd, *out_len
+ * holds only the last two sequence positions (one when S = 1). On success *out (malloc'd, *out_len
  * bytes) is the edited model. When the graph does not fit the pattern (logits
  * not produced by a MatMul / MatMulNBits, possibly through Casts, on a [B, S, K]
  * input; opset < 10; unparsable bytes) *out is NULL and why (if given) says why:

@@ -3,13 +3,14 @@
  * Feeding is exactly what onnxruntime-genai feeds (see phi4-onnx-graph.md §8.3),
  * so greedy tokens match it bit for bit: input_ids [1, S] of the new tokens,
  * attention_mask [1, total] of ones, position_ids [1, S] when the graph has them,
- * the KV tensors, and logits of which only the last row is read: [1, 1, V] when
- * the model was loaded with the last-position edit (graph_edit.c, the default),
- * else [1, S, V].
+ * the KV tensors, and logits of which only the last row is read: [1, min(S, 2), V]
+ * when the model was loaded with the last-position edit (graph_edit.c, the
+ * default), else [1, S, V].
  *
- * A 1-token run (decode) — and with the edit every run — binds logits to a buffer
- * allocated at creation, so the per-token path allocates nothing of ours; a longer
- * run of an unedited graph lets ORT allocate [1, S, V] and copies the last row out. */
+ * A 1-token run (decode) — and with the edit every run — binds logits to buffers
+ * allocated at creation (1 row, or 2 rows for an edited prompt run), so the
+ * per-token path allocates nothing of ours; a longer run of an unedited graph lets
+ * ORT allocate [1, S, V] and copies the last row out. */
 #include "engine/engine.h"
 #include "common/error.h"
 
@@ -36,7 +37,9 @@ onnxllm_status onnxllm_sequence_create(onnxllm_model *m, onnxllm_sequence **out,
     s->ids = malloc(cap * sizeof *s->ids);
     s->pos = malloc(cap * sizeof *s->pos);
     s->mask = malloc(cap * sizeof *s->mask);
-    s->logits = malloc(V * sizeof *s->logits);
+    /* Two rows when the graph is edited: a prompt run of the edited graph writes
+     * [1, 2, V] straight into this buffer (the second row is the one kept). */
+    s->logits = malloc((m->last_logits_only ? 2 : 1) * V * sizeof *s->logits);
     bool half = m->io.logits_type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
     s->dec_logits = half ? malloc(V * 2) : (void *)s->logits;
     onnxllm_status st = ONNXLLM_OK;
@@ -56,6 +59,14 @@ onnxllm_status onnxllm_sequence_create(onnxllm_model *m, onnxllm_sequence **out,
                                                             m->io.logits_type, &s->dec_logits_val),
                         ONNXLLM_ERR_RUNTIME, err, "logits tensor");
     if (st) goto fail;
+    if (m->last_logits_only) {
+        int64_t pshape[3] = {1, 2, (int64_t)V};
+        st = olm_ort_status(api,
+                            api->CreateTensorWithDataAsOrtValue(m->cpu_mem, s->logits, 2 * V * sizeof(float), pshape,
+                                                                3, m->io.logits_type, &s->pre_logits_val),
+                            ONNXLLM_ERR_RUNTIME, err, "logits tensor");
+        if (st) goto fail;
+    }
     if ((st = int_tensor(m, s->ids, 1, m->io.ids_type, &s->dec_ids_val, err))) goto fail;
     if (m->io.has_pos && (st = int_tensor(m, s->pos, 1, m->io.pos_type, &s->dec_pos_val, err))) goto fail;
     if ((st = olm_ort_status(api, api->CreateIoBinding(m->session, &s->bind), ONNXLLM_ERR_RUNTIME, err, "IoBinding")))
@@ -77,6 +88,7 @@ void onnxllm_sequence_free(onnxllm_sequence *s) {
     if (s->bind) api->ReleaseIoBinding(s->bind);
     if (s->run_opts) api->ReleaseRunOptions(s->run_opts);
     if (s->dec_logits_val) api->ReleaseValue(s->dec_logits_val);
+    if (s->pre_logits_val) api->ReleaseValue(s->pre_logits_val);
     if (s->dec_ids_val) api->ReleaseValue(s->dec_ids_val);
     if (s->dec_pos_val) api->ReleaseValue(s->dec_pos_val);
     olm_kvcache_free(s->m, &s->kv);
@@ -155,9 +167,10 @@ onnxllm_status olm_sequence_compute(onnxllm_sequence *s, onnxllm_error *err) {
     OrtStatus *os = api->BindInput(s->bind, m->cfg.in_input_ids, n > 1 ? in_ids : s->dec_ids_val);
     if (!os && in_mask) os = api->BindInput(s->bind, m->cfg.in_attention_mask, in_mask);
     if (!os && io->has_pos) os = api->BindInput(s->bind, m->cfg.in_position_ids, n > 1 ? in_pos : s->dec_pos_val);
-    bool one_row = n == 1 || m->last_logits_only;
-    if (!os) os = one_row ? api->BindOutput(s->bind, m->cfg.out_logits, s->dec_logits_val)
-                         : api->BindOutputToDevice(s->bind, m->cfg.out_logits, m->cpu_mem);
+    bool one_row = n == 1, two_rows = n > 1 && m->last_logits_only, bound = one_row || two_rows;
+    if (!os) os = one_row    ? api->BindOutput(s->bind, m->cfg.out_logits, s->dec_logits_val)
+                  : two_rows ? api->BindOutput(s->bind, m->cfg.out_logits, s->pre_logits_val)
+                             : api->BindOutputToDevice(s->bind, m->cfg.out_logits, m->cpu_mem);
     if ((st = olm_ort_status(api, os, ONNXLLM_ERR_RUNTIME, err, "binding inputs"))) goto done;
     if (!s->kv.shared && (st = olm_kvcache_bind(m, &s->kv, s->bind, err))) goto done;
 
@@ -176,8 +189,9 @@ onnxllm_status olm_sequence_compute(onnxllm_sequence *s, onnxllm_error *err) {
         }
         goto done;
     }
-    if (one_row && s->kv.shared) {
-        copy_logits_row(s, s->dec_logits, 0);
+    if (bound && s->kv.shared) {
+        if (one_row) copy_logits_row(s, s->dec_logits, 0);
+        else copy_logits_row(s, s->logits, 1);
     } else {
         if ((st = olm_ort_status(api, api->GetBoundOutputNames(s->bind, alloc, &out_names, &out_lens, &n_outs),
                                  ONNXLLM_ERR_RUNTIME, err, "reading outputs")))
@@ -203,7 +217,7 @@ onnxllm_status olm_sequence_compute(onnxllm_sequence *s, onnxllm_error *err) {
             if (names[i] && !strcmp(names[i], m->cfg.out_logits)) {
                 void *data = NULL;
                 olm_ort_void(api, api->GetTensorMutableData(outs[i], &data));
-                copy_logits_row(s, data, one_row ? 0 : n - 1);
+                copy_logits_row(s, data, one_row ? 0 : two_rows ? 1 : n - 1);
             }
         if (!s->kv.shared) st = olm_kvcache_take_present(m, &s->kv, outs, names, n_outs, err);
         for (size_t i = 0; i < n_outs; i++) free(names[i]);
