@@ -8,14 +8,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 struct stream {
     onnxllm_detok *detok;
     const onnxllm_model *model;
+    double first_token_ms; /* when the first token arrived (0 until then) */
 };
 
 static bool on_token(int32_t token, void *user) {
     struct stream *st = user;
+    if (!st->first_token_ms) st->first_token_ms = now_ms();
     if (onnxllm_model_is_eos(st->model, token)) return true; /* generation stops after it */
     const char *text;
     size_t len;
@@ -60,10 +69,11 @@ int main(int argc, char **argv) {
         goto out;
 
     if (onnxllm_sequence_create(model, &seq, &err)) goto out;
-    if (onnxllm_sequence_append(seq, ids.ids, ids.len, &err)) goto out;
     if (onnxllm_detok_create(tok, true, &detok, &err)) goto out;
+    double t0 = now_ms();
+    if (onnxllm_sequence_append(seq, ids.ids, ids.len, &err)) goto out; /* the prompt (prefill) */
 
-    struct stream st = {detok, model};
+    struct stream st = {detok, model, 0};
     onnxllm_sampler_params sp = onnxllm_sampler_greedy_params();
     onnxllm_generate_result res;
     if (onnxllm_generate(seq, &sp, 32, on_token, &st, &res, &err)) goto out;
@@ -71,8 +81,10 @@ int main(int argc, char **argv) {
     size_t tail_len;
     if (onnxllm_detok_flush(detok, &tail, &tail_len, &err)) goto out;
     fwrite(tail, 1, tail_len, stdout);
-    fprintf(stderr, "\n[%d prompt tokens, %d generated, %.1f ms to first token]\n", res.n_prompt,
-            res.n_generated, res.prefill_ms);
+    /* time to first token: from the start of the prompt's computation to the first
+     * generated token (prefill + first sample) */
+    fprintf(stderr, "\n[%zu prompt tokens, %d generated, %.1f ms to first token]\n", ids.len,
+            res.n_generated, st.first_token_ms ? st.first_token_ms - t0 : 0.0);
     rc = 0;
 out:
     if (rc) fprintf(stderr, "error: %s\n", err.message);
