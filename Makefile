@@ -5,16 +5,19 @@
 #                 model with random weights) and start chatting
 #   make test     build and run all tests, normally and under ASan + UBSan (build-asan/)
 #   make bench    build and run the benchmarks (side by side with onnxruntime-genai)
+#   make install PREFIX=DIR   bin/onnxllm, lib/libonnxllm.so, include/onnxllm.h,
+#                 lib/pkgconfig/onnxllm.pc (default PREFIX /usr/local)
 JOBS ?= $(shell nproc)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+PREFIX ?= /usr/local
 MODEL ?= models/phi-4-mini-cpu-int4
 DEMO ?= models/demo
 export LSAN_OPTIONS := suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 export ASAN_OPTIONS := detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 
-.PHONY: all deps build test test-release test-asan run bench clean
+.PHONY: all deps build test test-release test-asan run bench install clean
 
 all: build
 
@@ -37,6 +40,9 @@ test-asan: deps
 
 run: build
 	@MODEL=$(MODEL) DEMO=$(DEMO) bash scripts/run.sh $(BUILD)/onnxllm
+
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench: build
 	@bash scripts/bench.sh $(BUILD)

@@ -348,8 +348,9 @@ static onnxllm_status stack_parts(const olm_st_source *s, const char *want, cons
     int64_t rows = 0;
     char name[512];
     for (int i = 0; i < nparts; i++) {
-        snprintf(name, sizeof name, "%s%s", prefix, parts[i]);
-        t[i] = olm_st_find(s->st, name);
+        /* a name too long for the buffer is no tensor of the file */
+        int n = snprintf(name, sizeof name, "%s%s", prefix, parts[i]);
+        t[i] = n >= 0 && (size_t)n < sizeof name ? olm_st_find(s->st, name) : NULL;
         if (!t[i])
             return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: missing tensor '%s'", s->where, want);
         if (t[i]->rank != 2 || rank != 2 || t[i]->shape[1] != shape[1])
