@@ -202,12 +202,20 @@ typedef struct onnxllm_model_params {
                             provider, else "cpu" */
     int device_id;       /* CUDA device (ep "cuda") */
     int max_length;      /* KV capacity per sequence in tokens (prompt + generated);
-                            0 = min(4096, context_length); must be <= context_length */
+                            0 = genai_config's search.max_length (else context_length),
+                            at most 4096; must be <= context_length */
     bool no_shared_kv;   /* true: feed past and receive present as separate tensors
                             (fallback mode) instead of one shared buffer */
     bool full_logits;    /* true: run the graph as published, logits for every prompt
                             position; false (default): lm_head is computed for the last
                             position only (the one generation reads; same values) */
+    bool hugepages;      /* CPU: put the weights ONNX Runtime prepacks while the session is
+                            created on transparent huge pages (decode reads every weight per
+                            token; fewer TLB misses: +5-9% decode on the bench machine).
+                            PROCESS-WIDE side effect: the large anonymous memory ranges that
+                            appear in the process during onnxllm_model_load (any thread's) are
+                            advised MADV_HUGEPAGE and collapsed. Default false; the onnxllm CLI
+                            and server, which own their process, turn it on. */
 } onnxllm_model_params;
 
 onnxllm_model_params onnxllm_model_default_params(void);
@@ -248,11 +256,19 @@ typedef struct onnxllm_sampler_params {
     float frequency_penalty;  /* 0.0 = off: logit -= frequency * count */
     int penalty_last_n;       /* window of recent tokens the penalties look at; 0 = all, -1 = none */
     uint64_t seed;            /* RNG seed; the same seed gives the same tokens */
+    bool ignore_eos;          /* onnxllm_generate only: an eos id does not end generation (it is
+                                 passed to on_token like any token); for benchmarks and tests */
 } onnxllm_sampler_params;
 
 onnxllm_sampler_params onnxllm_sampler_default_params(void);
 /* Greedy: temperature 0 (all other fields default). */
 onnxllm_sampler_params onnxllm_sampler_greedy_params(void);
+/* The model's own defaults, as onnxruntime-genai applies them: genai_config.json
+ * "search" — greedy unless do_sample is true, then its temperature, top_k and top_p
+ * (values outside (0, 1) for top_p, <= 0 for top_k, mean off); its repetition_penalty
+ * over the whole sequence (penalty_last_n 0). Absent fields: genai's defaults (greedy).
+ * Start from these and override what the user set (the CLI's flags do exactly that). */
+onnxllm_sampler_params onnxllm_model_sampler_params(const onnxllm_model *m);
 
 /* A sampler owns its RNG state and a vocabulary-sized scratch buffer. */
 onnxllm_status onnxllm_sampler_create(const onnxllm_sampler_params *p, int vocab_size,
@@ -330,8 +346,8 @@ typedef struct onnxllm_generate_result {
 } onnxllm_generate_result;
 
 /* Generates up to max_new_tokens tokens after what the sequence holds (append the
- * prompt first; pending tokens are computed first). Stops on any eos id,
- * max_new_tokens, max_length, a false from on_token, or cancellation. */
+ * prompt first; pending tokens are computed first). Stops on any eos id (unless
+ * sp->ignore_eos), max_new_tokens, max_length, a false from on_token, or cancellation. */
 onnxllm_status onnxllm_generate(onnxllm_sequence *s, const onnxllm_sampler_params *sp,
                                 int max_new_tokens, onnxllm_token_cb on_token, void *user,
                                 onnxllm_generate_result *result, onnxllm_error *err);

@@ -67,6 +67,7 @@ static int run_ours(const opts_t *o, result_t *r) {
     onnxllm_model_params mp = onnxllm_model_default_params();
     mp.n_threads = o->threads;
     mp.max_length = o->max_length;
+    mp.hugepages = true; /* as the CLI: a process of its own */
     onnxllm_model *m = NULL;
     onnxllm_sequence *s = NULL;
     onnxllm_sampler *smp = NULL;

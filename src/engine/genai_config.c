@@ -276,6 +276,8 @@ static onnxllm_status parse(ctx_t *x, const cJSON *root, olm_genai_config *c) {
         TRY(get_float(x, search, "top_p", "search.top_p", &c->top_p));
         TRY(get_int(x, search, "top_k", "search.top_k", false, 0, &c->top_k));
         TRY(get_float(x, search, "repetition_penalty", "search.repetition_penalty", &c->repetition_penalty));
+        if (!(c->repetition_penalty > 0.0f) || !isfinite(c->repetition_penalty))
+            return bad(x, "search.repetition_penalty", "must be a number > 0");
         int beams = 1;
         TRY(get_int(x, search, "num_beams", "search.num_beams", false, 1, &beams));
         /* genai shares the buffer only with num_beams == 1; we never run beams. */

@@ -20,6 +20,7 @@ onnxllm_status onnxllm_generate(onnxllm_sequence *s, const onnxllm_sampler_param
     if (max_new_tokens < 0) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "max_new_tokens must be >= 0");
     if (s->n_tokens == 0) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "generate: the sequence is empty");
     onnxllm_sampler *smp = NULL;
+    const bool sp_ignore_eos = sp && sp->ignore_eos;
     onnxllm_status st = onnxllm_sampler_create(sp, m->cfg.vocab_size, &smp, err);
     if (st) return st;
     r.n_prompt = (int)(s->n_tokens - s->n_computed);
@@ -42,7 +43,7 @@ onnxllm_status onnxllm_generate(onnxllm_sequence *s, const onnxllm_sampler_param
         r.n_generated++;
         if (r.n_generated == 1) t1 = now_ms();
         bool go_on = on_token ? on_token(tok, user) : true;
-        if (onnxllm_model_is_eos(m, tok)) {
+        if (!sp_ignore_eos && onnxllm_model_is_eos(m, tok)) {
             r.stop = ONNXLLM_STOP_EOS;
             break;
         }

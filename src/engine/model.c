@@ -8,6 +8,7 @@
 #include "common/fileio.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,11 @@ onnxllm_status onnxllm_model_load(const char *dir, const onnxllm_model_params *p
     if (!st) st = olm_genai_config_load(dir, &m->cfg, err);
     if (st) goto fail;
     snprintf(m->ep, sizeof m->ep, "%s", p.ep ? p.ep : m->cfg.has_cuda_provider ? "cuda" : "cpu");
-    m->max_length = p.max_length ? p.max_length : (m->cfg.context_length < 4096 ? m->cfg.context_length : 4096);
+    /* default: genai_config's search.max_length (else context_length), at most 4096 —
+     * the KV cache is allocated at this size up front (131072 would be 32 GiB) */
+    int want = m->cfg.search_max_length > 0 ? m->cfg.search_max_length : m->cfg.context_length;
+    m->max_length = p.max_length ? p.max_length : (want < 4096 ? want : 4096);
+    if (m->max_length > m->cfg.context_length && !p.max_length) m->max_length = m->cfg.context_length;
     if (m->max_length > m->cfg.context_length) {
         st = olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "max_length %d exceeds the model's context_length %d (%s)",
                       m->max_length, m->cfg.context_length, m->cfg.path);
@@ -97,6 +102,24 @@ int onnxllm_model_vocab_size(const onnxllm_model *m) { return m->cfg.vocab_size;
 int onnxllm_model_context_length(const onnxllm_model *m) { return m->cfg.context_length; }
 int onnxllm_model_max_length(const onnxllm_model *m) { return m->max_length; }
 int onnxllm_model_n_threads(const onnxllm_model *m) { return m->n_threads; }
+
+/* genai_config.json "search" as onnxruntime-genai reads it: greedy unless do_sample;
+ * top_k / top_p outside their useful range mean "off"; the repetition penalty applies
+ * to the whole sequence (genai has no window) and also when greedy. */
+onnxllm_sampler_params onnxllm_model_sampler_params(const onnxllm_model *m) {
+    onnxllm_sampler_params p = onnxllm_sampler_default_params();
+    const olm_genai_config *c = &m->cfg;
+    if (c->do_sample && c->temperature > 0.0f && isfinite(c->temperature)) {
+        p.temperature = c->temperature;
+        p.top_k = c->top_k > 0 ? c->top_k : 0;
+        p.top_p = c->top_p > 0.0f && c->top_p < 1.0f ? c->top_p : 1.0f;
+    } else {
+        p.temperature = 0.0f;
+    }
+    p.repetition_penalty = c->repetition_penalty;
+    p.penalty_last_n = 0;
+    return p;
+}
 int32_t onnxllm_model_bos(const onnxllm_model *m) { return m->cfg.bos_token_id; }
 int32_t onnxllm_model_pad(const onnxllm_model *m) { return m->cfg.pad_token_id; }
 

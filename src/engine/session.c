@@ -255,7 +255,7 @@ onnxllm_status olm_session_open(onnxllm_model *m, const onnxllm_model_params *p,
     bool applied = false;
     olm_anon_map before = {0};
     bool cpu = !strcmp(m->ep, "cpu");
-    if (cpu) olm_anon_maps(&before);
+    if (cpu && p->hugepages) olm_anon_maps(&before);
     if (!st && edited) {
         /* Through a memfd rather than CreateSessionFromArray: our copy is freed
          * before ORT parses, so it does not add ~model.onnx bytes (52 MB for
@@ -290,7 +290,7 @@ onnxllm_status olm_session_open(onnxllm_model *m, const onnxllm_model_params *p,
         st = olm_ort_status(api, api->CreateSession(m->env, path, so, &m->session), ONNXLLM_ERR_FORMAT, err, what);
     free(edited); /* ORT parsed it into its own graph */
     free(path);
-    if (!st && cpu) olm_hugepage_new_maps(&before);
+    if (!st && cpu && p->hugepages) olm_hugepage_new_maps(&before);
     olm_anon_maps_free(&before);
     if (st) goto done;
     m->last_logits_only = applied;

@@ -273,6 +273,53 @@ TEST(folder_errors) {
     CHECK_EQ_INT(onnxllm_model_load(model_src, &p, &m, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
 }
 
+/* genai_config's "search" gives the defaults onnxruntime-genai users expect: greedy
+ * unless do_sample; then its temperature / top_k / top_p; its repetition penalty over
+ * the whole sequence; its max_length as the default KV capacity (capped at 4096). */
+TEST(search_defaults) {
+    if (!model_src) return;
+    onnxllm_model_params p = onnxllm_model_default_params();
+    p.n_threads = 1;
+    onnxllm_model *m = NULL;
+    onnxllm_error e = {0};
+    /* the writer's config: do_sample false, max_length 128 */
+    CHECK_EQ_INT(onnxllm_model_load(model_src, &p, &m, &e), ONNXLLM_OK);
+    if (m) {
+        onnxllm_sampler_params sp = onnxllm_model_sampler_params(m);
+        CHECK(sp.temperature == 0.0f);
+        CHECK(sp.repetition_penalty == 1.0f);
+        CHECK_EQ_INT(onnxllm_model_max_length(m), 128);
+        onnxllm_model_free(m);
+        m = NULL;
+    }
+    const char *d = copy_model("search");
+    edit_config(d, "\"do_sample\": false", "\"do_sample\": true");
+    edit_config(d, "\"temperature\": 1.0", "\"temperature\": 0.6");
+    edit_config(d, "\"top_k\": 50", "\"top_k\": 7");
+    edit_config(d, "\"top_p\": 1.0", "\"top_p\": 0.9");
+    edit_config(d, "\"repetition_penalty\": 1.0", "\"repetition_penalty\": 1.3");
+    edit_config(d, "\"max_length\": 128", "\"max_length\": 40");
+    CHECK_EQ_INT(onnxllm_model_load(d, &p, &m, &e), ONNXLLM_OK);
+    if (m) {
+        onnxllm_sampler_params sp = onnxllm_model_sampler_params(m);
+        CHECK(sp.temperature > 0.599f && sp.temperature < 0.601f);
+        CHECK_EQ_INT(sp.top_k, 7);
+        CHECK(sp.top_p > 0.899f && sp.top_p < 0.901f);
+        CHECK(sp.repetition_penalty > 1.299f && sp.repetition_penalty < 1.301f);
+        CHECK_EQ_INT(sp.penalty_last_n, 0);
+        CHECK_EQ_INT(onnxllm_model_max_length(m), 40);
+        onnxllm_model_free(m);
+        m = NULL;
+    }
+    /* an explicit max_length wins over the config's */
+    p.max_length = 100;
+    CHECK_EQ_INT(onnxllm_model_load(d, &p, &m, &e), ONNXLLM_OK);
+    if (m) CHECK_EQ_INT(onnxllm_model_max_length(m), 100);
+    onnxllm_model_free(m);
+    edit_config(d, "\"repetition_penalty\": 1.3", "\"repetition_penalty\": 0");
+    expect_load_error(d, ONNXLLM_ERR_FORMAT, "search.repetition_penalty");
+}
+
 /* --ep cuda without the CUDA provider library (this machine's default install):
  * a clear error naming the missing file and how to get it. With the library
  * present but no GPU, ORT's own reason is passed on. */
@@ -315,6 +362,7 @@ int main(int argc, char **argv) {
     RUN(malformed_json_has_position);
     RUN(folder_errors);
     RUN(cuda_provider_missing_is_explained);
+    RUN(search_defaults);
     sh("rm -rf '%s'%s", tmp, "");
     return test_summary("engine_config");
 }

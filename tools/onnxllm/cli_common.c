@@ -163,6 +163,7 @@ int cli_session_open(const char *cmd, const char *dir, const cli_gen_options *o,
     free(tj);
     if (st) goto fail;
     onnxllm_model_params mp = onnxllm_model_default_params();
+    mp.hugepages = true; /* the CLI owns its process (see onnxllm.h) */
     if (o) {
         mp.n_threads = o->threads;
         mp.max_length = o->max_length;

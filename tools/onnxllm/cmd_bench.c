@@ -115,6 +115,7 @@ int cmd_bench(int argc, char **argv) {
     onnxllm_sampler *smp = NULL;
     int32_t *ids = NULL;
     onnxllm_model_params mp = onnxllm_model_default_params();
+    mp.hugepages = true; /* the CLI owns its process (see onnxllm.h) */
     mp.n_threads = (int)threads;
     mp.ep = ep;
     mp.max_length = (int)(maxlen ? maxlen : P + N);

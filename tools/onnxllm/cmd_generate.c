@@ -119,6 +119,7 @@ int cmd_generate(int argc, char **argv) {
         {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
     const char *model = NULL, *ids_arg = NULL;
     onnxllm_model_params mp = onnxllm_model_default_params();
+    mp.hugepages = true; /* the CLI owns its process (see onnxllm.h) */
     onnxllm_sampler_params sp = onnxllm_sampler_default_params();
     bool greedy = false, sampling = false, print = false, ignore_eos = false;
     int max_new = 32;
@@ -227,20 +228,8 @@ int cmd_generate(int argc, char **argv) {
     if (!st) {
         clock_gettime(CLOCK_MONOTONIC, &ts);
         append_ms = (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6 - t0 - load_ms;
-        if (ignore_eos) {
-            /* Same loop as onnxllm_generate without the eos stop. */
-            onnxllm_sampler *smp = NULL;
-            memset(&r, 0, sizeof r);
-            st = onnxllm_sampler_create(&sp, onnxllm_model_vocab_size(m), &smp, &err);
-            for (int i = 0; !st && i < max_new && onnxllm_sequence_length(seq) < (size_t)onnxllm_model_max_length(m); i++) {
-                int32_t tok;
-                st = onnxllm_sequence_step(seq, smp, &tok, &err);
-                if (!st) on_token(tok, &ctx), r.n_generated++;
-            }
-            onnxllm_sampler_free(smp);
-        } else {
-            st = onnxllm_generate(seq, &sp, max_new, on_token, &ctx, &r, &err);
-        }
+        sp.ignore_eos = ignore_eos;
+        st = onnxllm_generate(seq, &sp, max_new, on_token, &ctx, &r, &err);
     }
     sigaction(SIGINT, &old, NULL);
     active_seq = NULL;
@@ -253,8 +242,8 @@ int cmd_generate(int argc, char **argv) {
         goto done;
     }
     fprintf(stderr, "generate: load %.0f ms, prefill %zu tokens %.1f ms, %d tokens generated", load_ms, n_ids,
-            append_ms + (ignore_eos ? 0 : r.prefill_ms), r.n_generated);
-    if (!ignore_eos && r.n_generated > 1)
+            append_ms + r.prefill_ms, r.n_generated);
+    if (r.n_generated > 1)
         fprintf(stderr, ", decode %.2f tok/s", (r.n_generated - 1) * 1e3 / (r.decode_ms > 0 ? r.decode_ms : 1));
     fprintf(stderr, "\n");
 done:
