@@ -3,18 +3,44 @@
  *
  * onnxllm runs decoder language models in the onnxruntime-genai folder layout
  * (genai_config.json, model.onnx + model.onnx.data, tokenizer.json) through the
- * ONNX Runtime C API: Phi-4-mini-instruct first.
+ * ONNX Runtime C API: Phi-4-mini-instruct first. Link: `pkg-config --libs onnxllm`
+ * after `make install` (libonnxllm.so), see README.md.
  *
  * Conventions (shared by every section below):
  *  - Handles are opaque and created by onnxllm_X_create/_load, freed by onnxllm_X_free
  *    (free(NULL) is a no-op).
- *  - Option structs come with onnxllm_X_default_params(); set only what you change.
+ *  - Option structs come with onnxllm_X_default_params(); set only what you change
+ *    (new fields are added at the end, with defaults that keep today's behaviour).
  *  - Every fallible call returns an onnxllm_status and takes a trailing
  *    `onnxllm_error *err` (may be NULL). On failure err->status and err->message
  *    hold the code and a one-line, human-readable message naming the file/field/
  *    value at fault. On success *err is left untouched.
- *  - There is no global mutable state: handles may be used from different threads,
- *    one thread per handle at a time unless a function says otherwise.
+ *  - Memory the library returns through a `char **out` (rendered prompts, JSON
+ *    texts, inspect output) belongs to the caller: release it with onnxllm_free().
+ *    Growable buffers (onnxllm_tokens, onnxllm_string) have their own _free.
+ *  - Strings the library returns as `const char *` (names, token strings, the
+ *    variant table) live as long as the handle they came from (or forever, for
+ *    tables and onnxllm_version()).
+ *
+ * Lifetimes — what must outlive what:
+ *  - a sequence (onnxllm_sequence) must not outlive its model: free every sequence
+ *    before onnxllm_model_free();
+ *  - a detokenizer (onnxllm_detok) must not outlive its tokenizer;
+ *  - a sampler, a template, a stop matcher and a tokenizer depend on nothing else;
+ *    a tokenizer, a template and a loaded model are independent of each other.
+ *
+ * Threads. Unless a function says otherwise: different handles may be used from
+ * different threads at the same time; one handle is used by one thread at a time.
+ * Read-only after load, so shareable between threads: a tokenizer (encode, decode,
+ * lookups), a template (render), a model (creating sequences and running them, each
+ * sequence on its own thread). onnxllm_sequence_cancel() may be called from any
+ * thread or a signal handler.
+ *
+ * Global state. The library keeps none of its own; two things reach the process:
+ * onnxllm_model_params.hugepages (off by default) advises memory that appears in the
+ * whole process while a model loads, and onnxllm_pull initialises libcurl (its
+ * global init is not thread-safe with respect to other libcurl users starting at the
+ * same moment).
  */
 #ifndef ONNXLLM_H
 #define ONNXLLM_H
@@ -22,12 +48,20 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define ONNXLLM_VERSION "0.1.0"
+#define ONNXLLM_VERSION "0.1.0" /* the version this header belongs to */
+
+/* The version of the library loaded at run time, e.g. "0.1.0" (compare with
+ * ONNXLLM_VERSION to detect a header/library mismatch). */
+const char *onnxllm_version(void);
+
+/* Releases memory the library returned through a `char **out` (NULL is a no-op). */
+void onnxllm_free(void *p);
 
 /* ============================================================================
  * Status and errors
@@ -59,7 +93,6 @@ const char *onnxllm_status_name(onnxllm_status s);
 /* ============================================================================
  * Tokenizer (Hugging Face tokenizer.json)            — src/tokenizer/
  * ==========================================================================*/
-/* @@TOKENIZER@@ */
 /* A loaded tokenizer.json: BPE model (byte-level like GPT-4o/Phi-4-mini/Llama-3/Qwen,
  * or SentencePiece-style with byte fallback like Llama-2/Gemma), added tokens,
  * normalizer, pre-tokenizer, post-processor and decoder, token-exact with Hugging
@@ -120,6 +153,13 @@ bool onnxllm_tokenizer_is_special(const onnxllm_tokenizer *tok, int32_t id);
 /* 1 + the largest id of the vocabulary and the added tokens (Phi-4-mini: 200029;
  * the model's embedding may be larger). */
 size_t onnxllm_tokenizer_vocab_size(const onnxllm_tokenizer *tok);
+/* Checks that every id the tokenizer can produce is below model_vocab_size (use
+ * onnxllm_model_vocab_size()): ONNXLLM_ERR_MISMATCH with a message naming both sizes
+ * when the tokenizer does not belong to the model. Call it after loading both, before
+ * the first prompt, so a wrong tokenizer.json is reported as such and not as an id
+ * out of range in the middle of a conversation. */
+onnxllm_status onnxllm_tokenizer_check_vocab(const onnxllm_tokenizer *tok, size_t model_vocab_size,
+                                             onnxllm_error *err);
 
 /* Streaming detokenizer: push ids one at a time, get the text they complete.
  * Matches HF tokenizers' DecodeStream (text is emitted once it no longer ends
@@ -142,7 +182,6 @@ void onnxllm_detok_reset(onnxllm_detok *d);
 /* ============================================================================
  * Model writer (ONNX graphs of the onnxruntime-genai layout)  — src/onnx/, src/writer/
  * ==========================================================================*/
-/* @@WRITER@@ */
 /* Writes a model folder (genai_config.json, model.onnx, model.onnx.data[, tokenizer
  * files]) of onnxruntime-genai's Phi-3 layout with deterministic random weights:
  * the same preset + seed always gives the same weights, in every precision.
@@ -175,11 +214,34 @@ const char *const *onnxllm_build_presets(void);
  * disk full → ONNXLLM_ERR_IO. p may be NULL (defaults). */
 onnxllm_status onnxllm_build_model(const char *preset, uint64_t seed, const onnxllm_build_params *p,
                                    const char *out_dir, onnxllm_error *err);
+/* The vocabulary size (embedding rows) of a preset, 0 for an unknown name — e.g. to
+ * check a tokenizer_dir with onnxllm_tokenizer_check_vocab() before a long build. */
+int onnxllm_build_preset_vocab_size(const char *preset);
+
+/* Converts a Hugging Face Phi3ForCausalLM checkpoint (Phi-3-mini, Phi-3.5-mini,
+ * Phi-4-mini): hf_dir/config.json (+ generation_config.json) and model.safetensors or
+ * sharded model-*.safetensors with model.safetensors.index.json (BF16, F16 or F32), to
+ * out_dir in the layout above, streamed layer by layer. p->tokenizer_dir NULL: the
+ * tokenizer files of hf_dir are copied when it has a tokenizer.json. p may be NULL. */
+onnxllm_status onnxllm_convert(const char *hf_dir, const onnxllm_build_params *p, const char *out_dir,
+                               onnxllm_error *err);
+/* An fp32 CPU model folder of this layout (build-model / convert with precision fp32)
+ * to the CPU int4 one (MatMulNBits, block 32, ONNX Runtime's RTN formula): the result
+ * is byte-identical to building int4 from the same weights. p->precision must be INT4
+ * and p->target CPU (the defaults); tokenizer files as for onnxllm_convert. */
+onnxllm_status onnxllm_quantize(const char *in_dir, const onnxllm_build_params *p, const char *out_dir,
+                                onnxllm_error *err);
+
+/* Describes model.onnx (or the model.onnx of a folder) without reading its weights:
+ * inputs and outputs, every node with its attributes (If-subgraphs included) and every
+ * initializer with dtype, shape, bytes and where its data lives. json false: text for
+ * people; true: one JSON document {inputs, outputs, nodes, initializers, ir_version,
+ * producer_name, producer_version, opsets}. *out: release with onnxllm_free(). */
+onnxllm_status onnxllm_inspect(const char *path, bool json, char **out, onnxllm_error *err);
 
 /* ============================================================================
  * Engine: model folder, session, KV cache, generation  — src/engine/, src/sampler/
  * ==========================================================================*/
-/* @@ENGINE@@ */
 /*
  * A model is a loaded folder (genai_config.json + model.onnx): config, ORT
  * environment and one inference session. It is read-only once loaded and can be
@@ -355,7 +417,6 @@ onnxllm_status onnxllm_generate(onnxllm_sequence *s, const onnxllm_sampler_param
 /* ============================================================================
  * Chat: templates, tool calls, stop strings           — src/chat/
  * ==========================================================================*/
-/* @@CHAT@@ */
 /* Chat templates. onnxllm does not embed a Jinja engine: it recognises the
  * model's template text (tokenizer_config.json "chat_template", or
  * chat_template.jinja) among the known ones and renders it with a native
@@ -394,7 +455,7 @@ typedef struct onnxllm_chat_message {
     const char *tools;
 } onnxllm_chat_message;
 
-/* Renders messages to a prompt string (*out, malloc'd, caller frees).
+/* Renders messages to a prompt string (*out, release with onnxllm_free()).
  * tools_json: NULL, or a JSON array of tool definitions in OpenAI form
  * ({"type":"function","function":{name,description,parameters}}), Anthropic form
  * ({name,description,input_schema}) or plain {name,description,parameters}. For
@@ -417,7 +478,7 @@ onnxllm_status onnxllm_chat_render_json(const onnxllm_template *t, const char *m
  * Python json.dumps (separators ", " and ": ", ensure_ascii) of a list of
  * {"name", "description", "parameters"} objects (keys in that order, absent ones
  * left out; OpenAI's {"type":"function","function":{…}} is unwrapped, Anthropic's
- * input_schema becomes parameters). Caller frees *out. */
+ * input_schema becomes parameters). *out: release with onnxllm_free(). */
 onnxllm_status onnxllm_chat_format_tools(const char *tools_json, char **out, onnxllm_error *err);
 
 /* Tool calls in generated text: <|tool_call|>[{"name":…,"arguments":{…}}]<|/tool_call|>.
@@ -468,7 +529,6 @@ void onnxllm_stop_free(onnxllm_stop *s);
 /* ============================================================================
  * Download of published models                        — src/pull/
  * ==========================================================================*/
-/* @@PULL@@ */
 /* `onnxllm pull`: download a folder of a Hugging Face model repository (by default
  * the CPU int4 folder of microsoft/Phi-4-mini-instruct-onnx) over HTTP(S) with
  * libcurl. Files go to OUT.partial/NAME.part, are resumed with Range requests,
@@ -547,6 +607,16 @@ onnxllm_pull_params onnxllm_pull_default_params(void);
  * makes a second concurrent pull fail). */
 onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxllm_pull_params *params,
                             onnxllm_error *err);
+
+/* A ready-made progress callback (what `onnxllm pull` shows): on a terminal one
+ * redrawn line (file, bytes, percent, MB/s, time left), otherwise a plain line every
+ * few seconds (logs, CI). Use: p.progress = onnxllm_pull_print_progress;
+ * p.progress_user = printer. One printer per pull. */
+typedef struct onnxllm_pull_printer onnxllm_pull_printer;
+onnxllm_status onnxllm_pull_printer_create(FILE *out, onnxllm_pull_printer **printer, onnxllm_error *err);
+void onnxllm_pull_print_progress(const onnxllm_pull_progress *p, void *printer);
+/* Ends a progress line left open (after an error) and frees the printer. */
+void onnxllm_pull_printer_free(onnxllm_pull_printer *printer);
 
 #ifdef __cplusplus
 }

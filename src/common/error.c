@@ -1,27 +1,9 @@
-/* error.c — status names and message formatting shared by every module. */
+/* error.c — message formatting shared by every module. */
 #include "common/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-const char *onnxllm_status_name(onnxllm_status s) {
-    switch (s) {
-    case ONNXLLM_OK: return "ONNXLLM_OK";
-    case ONNXLLM_ERR_INVALID_ARGUMENT: return "ONNXLLM_ERR_INVALID_ARGUMENT";
-    case ONNXLLM_ERR_IO: return "ONNXLLM_ERR_IO";
-    case ONNXLLM_ERR_FORMAT: return "ONNXLLM_ERR_FORMAT";
-    case ONNXLLM_ERR_UNSUPPORTED: return "ONNXLLM_ERR_UNSUPPORTED";
-    case ONNXLLM_ERR_OUT_OF_MEMORY: return "ONNXLLM_ERR_OUT_OF_MEMORY";
-    case ONNXLLM_ERR_RUNTIME: return "ONNXLLM_ERR_RUNTIME";
-    case ONNXLLM_ERR_CANCELLED: return "ONNXLLM_ERR_CANCELLED";
-    case ONNXLLM_ERR_NETWORK: return "ONNXLLM_ERR_NETWORK";
-    case ONNXLLM_ERR_CHECKSUM: return "ONNXLLM_ERR_CHECKSUM";
-    case ONNXLLM_ERR_MISMATCH: return "ONNXLLM_ERR_MISMATCH";
-    case ONNXLLM_ERR_INTERNAL: return "ONNXLLM_ERR_INTERNAL";
-    }
-    return "ONNXLLM_ERR_UNKNOWN";
-}
 
 onnxllm_status olm_fail(onnxllm_error *err, onnxllm_status st, const char *fmt, ...) {
     if (err) {

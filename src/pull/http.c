@@ -187,7 +187,13 @@ olm_http_class olm_http_classify(olm_http *h, CURLcode rc, const char *url, cons
         return OLM_HTTP_CANCELLED;
     }
     if (connect_failure(rc) || (rc == CURLE_OPERATION_TIMEDOUT && h->resp.status == 0)) {
-        snprintf(msg, msg_size, "cannot reach %s: %s; check your connection or set HF_ENDPOINT", origin, cerr);
+        /* suggest HF_ENDPOINT only to someone who has not set it */
+        const char *ep = h->p && h->p->endpoint ? h->p->endpoint : ONNXLLM_PULL_DEFAULT_ENDPOINT;
+        if (!strcmp(ep, ONNXLLM_PULL_DEFAULT_ENDPOINT))
+            snprintf(msg, msg_size, "cannot reach %s: %s; check your connection (or set HF_ENDPOINT to a mirror)",
+                     origin, cerr);
+        else
+            snprintf(msg, msg_size, "cannot reach %s: %s; check your connection and HF_ENDPOINT (%s)", origin, cerr, ep);
         return OLM_HTTP_UNREACHABLE;
     }
     if (rc != CURLE_OK) {

@@ -1,8 +1,11 @@
 /* progress.c — shows pull progress events: a redrawn one-line bar on a terminal
  * (bytes, percent, MB/s, ETA), plain lines every few seconds otherwise (logs, CI). */
 #include "pull/pull.h"
+#include "common/error.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void olm_fmt_bytes(uint64_t n, char *out, size_t size) {
     /* Decimal units, as the Hugging Face site shows sizes. */
@@ -122,4 +125,34 @@ void olm_progress_print(olm_progress_printer *pp, const onnxllm_pull_progress *p
         break;
     }
     fflush(pp->out);
+}
+
+/* ---- public: the ready-made progress callback ---------------------------------- */
+
+struct onnxllm_pull_printer {
+    olm_progress_printer pp;
+};
+
+onnxllm_status onnxllm_pull_printer_create(FILE *out, onnxllm_pull_printer **pr, onnxllm_error *err) {
+    *pr = NULL;
+    if (!out) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "no output stream given");
+    onnxllm_pull_printer *p = calloc(1, sizeof *p);
+    if (!p) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    olm_progress_init(&p->pp, out, isatty(fileno(out)));
+    *pr = p;
+    return ONNXLLM_OK;
+}
+
+void onnxllm_pull_print_progress(const onnxllm_pull_progress *p, void *printer) {
+    onnxllm_pull_printer *pr = printer;
+    if (pr && p) olm_progress_print(&pr->pp, p, olm_monotonic_s());
+}
+
+void onnxllm_pull_printer_free(onnxllm_pull_printer *pr) {
+    if (!pr) return;
+    if (pr->pp.tty && pr->pp.line_len) { /* a bar left open by an error: end its line */
+        fputc('\n', pr->pp.out);
+        fflush(pr->pp.out);
+    }
+    free(pr);
 }

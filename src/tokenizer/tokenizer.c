@@ -396,3 +396,13 @@ bool onnxllm_tokenizer_is_special(const onnxllm_tokenizer *t, int32_t id) {
 }
 
 size_t onnxllm_tokenizer_vocab_size(const onnxllm_tokenizer *t) { return t ? t->n_ids : 0; }
+
+onnxllm_status onnxllm_tokenizer_check_vocab(const onnxllm_tokenizer *t, size_t model_vocab_size,
+                                             onnxllm_error *err) {
+    if (!t) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "no tokenizer given");
+    if (t->n_ids <= model_vocab_size) return ONNXLLM_OK;
+    return olm_fail(err, ONNXLLM_ERR_MISMATCH,
+                    "%s does not belong to this model: its token ids go up to %zu, but the model's vocabulary "
+                    "has %zu entries (genai_config.json model.vocab_size)",
+                    t->name ? t->name : "the tokenizer", t->n_ids - 1, model_vocab_size);
+}

@@ -477,7 +477,7 @@ TEST(convert_errors) {
     expect_fail(a, 2, "missing -o");
     snprintf(a, sizeof a, "convert --from '%s' -o x --precision int8", hf);
     expect_fail(a, 2, "unknown precision 'int8'");
-    expect_fail("convert --bogus", 2, "unknown or incomplete option");
+    expect_fail("convert --bogus", 2, "unrecognized option '--bogus'");
     CHECK_EQ_INT(run_cli("convert --help", P("err.txt", NULL)), 0);
 #undef CONV
 }

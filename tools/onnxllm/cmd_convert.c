@@ -2,10 +2,6 @@
  * a Hugging Face Phi-3-family checkpoint (config.json + safetensors) to the
  * onnxruntime-genai folder layout, through the same writer as build-model. */
 #include "cli.h"
-#include "common/error.h"
-#include "writer/hf_config.h"
-#include "writer/phi3.h"
-#include "writer/safetensors.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -45,28 +41,27 @@ int cmd_convert(int argc, char **argv) {
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *from = NULL, *out = NULL;
-    olm_build_options o = {.precision = OLM_PRECISION_INT4, .ep = OLM_EP_CPU};
+    onnxllm_build_params o = onnxllm_build_default_params();
     int quiet = 0, c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'f': from = optarg; break;
         case 'o': out = optarg; break;
         case 'p':
-            if (!strcmp(optarg, "int4")) o.precision = OLM_PRECISION_INT4;
-            else if (!strcmp(optarg, "fp32")) o.precision = OLM_PRECISION_FP32;
+            if (!strcmp(optarg, "int4")) o.precision = ONNXLLM_PRECISION_INT4;
+            else if (!strcmp(optarg, "fp32")) o.precision = ONNXLLM_PRECISION_FP32;
             else return cli_usage_error("convert", "unknown precision '%s' (int4 or fp32)", optarg);
             break;
         case 'e':
-            if (!strcmp(optarg, "cpu")) o.ep = OLM_EP_CPU;
-            else if (!strcmp(optarg, "cuda")) o.ep = OLM_EP_CUDA;
+            if (!strcmp(optarg, "cpu")) o.target = ONNXLLM_TARGET_CPU;
+            else if (!strcmp(optarg, "cuda")) o.target = ONNXLLM_TARGET_CUDA;
             else return cli_usage_error("convert", "unknown execution provider '%s' (cpu or cuda)", optarg);
             break;
         case 'q': quiet = 1; break;
         case 'h': help(stdout); return CLI_OK;
-        default:
-            return cli_usage_error("convert", "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: return cli_bad_option("convert", c, argv);
         }
     }
     if (optind < argc) return cli_usage_error("convert", "unexpected argument '%s'", argv[optind]);
@@ -74,25 +69,10 @@ int cmd_convert(int argc, char **argv) {
     if (!out) return cli_usage_error("convert", "missing -o OUT_DIR");
 
     onnxllm_error err = {0};
-    olm_phi3_config cfg;
-    olm_safetensors *st = NULL;
-    if (olm_hf_config_load(from, &cfg, &err) || olm_phi3_config_validate(&cfg, &err) ||
-        olm_st_open_dir(from, &st, &err))
-        return cli_report("convert", &err);
-    char *tok = malloc(strlen(from) + 16);
-    if (tok) {
-        sprintf(tok, "%s/tokenizer.json", from);
-        if (access(tok, F_OK) == 0) o.tokenizer_dir = from;
-    }
     if (!quiet && isatty(2)) o.progress = progress;
-    olm_st_source src = {st, from};
-    olm_weight_source w = olm_st_weight_source(&src);
-    onnxllm_status s = olm_phi3_write(&cfg, &w, &o, out, &err);
-    olm_st_close(st);
-    free(tok);
-    if (s) return cli_report("convert", &err);
+    if (onnxllm_convert(from, &o, out, &err)) return cli_report("convert", &err);
     if (!quiet)
-        fprintf(stderr, "convert: wrote %s (%s, %s)\n", out, o.precision == OLM_PRECISION_INT4 ? "int4" : "fp32",
-                o.ep == OLM_EP_CPU ? "cpu" : "cuda");
+        fprintf(stderr, "convert: wrote %s (%s, %s)\n", out, o.precision == ONNXLLM_PRECISION_INT4 ? "int4" : "fp32",
+                o.target == ONNXLLM_TARGET_CPU ? "cpu" : "cuda");
     return CLI_OK;
 }

@@ -1,13 +1,8 @@
-/* cmd_inspect.c — `onnxllm inspect MODEL_DIR|MODEL.onnx [--json]`: graph inputs and
- * outputs, every node (op, domain, inputs → outputs, attributes, If-subgraphs) and
- * every initializer (dtype, shape, bytes, where its data lives). The JSON form has
- * the shape of shared/reference/official-graphs/ *.graph.json. */
+/* cmd_inspect.c — `onnxllm inspect MODEL_DIR|MODEL.onnx [--json]`: prints what
+ * onnxllm_inspect() describes (inputs, outputs, nodes, initializers). */
 #include "cli.h"
-#include "onnx/reader.h"
 
-#include <cjson/cJSON.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,179 +15,9 @@ static void help(FILE *f) {
             "\n"
             "options:\n"
             "  --json       machine-readable output\n"
-            "  -h, --help   this help\n");
-}
-
-static void print_shape(int rank, const int64_t *dims, char *const *params) {
-    printf("[");
-    for (int i = 0; i < rank; i++) {
-        if (i) printf(", ");
-        if (params && params[i])
-            printf("%s", params[i]);
-        else
-            printf("%" PRId64, dims[i]);
-    }
-    printf("]");
-}
-
-static void print_graph(const olm_onnx_graph *g, int indent);
-
-static void print_attr(const olm_onnx_attr *a, int indent) {
-    switch (a->type) {
-    case OLM_ONNX_ATTR_INT: printf("%s=%" PRId64, a->name, a->i); break;
-    case OLM_ONNX_ATTR_FLOAT: printf("%s=%.9g", a->name, (double)a->f); break;
-    case OLM_ONNX_ATTR_STRING: printf("%s=\"%s\"", a->name, a->s ? a->s : ""); break;
-    case OLM_ONNX_ATTR_INTS:
-        printf("%s=[", a->name);
-        for (int i = 0; i < a->n_ints; i++) printf("%s%" PRId64, i ? ", " : "", a->ints[i]);
-        printf("]");
-        break;
-    case OLM_ONNX_ATTR_FLOATS:
-        printf("%s=[", a->name);
-        for (int i = 0; i < a->n_floats; i++) printf("%s%.9g", i ? ", " : "", (double)a->floats[i]);
-        printf("]");
-        break;
-    case OLM_ONNX_ATTR_TENSOR:
-        printf("%s=tensor(%s ", a->name, a->t ? olm_onnx_dtype_name(a->t->dtype) : "?");
-        if (a->t) print_shape(a->t->rank, a->t->dims, NULL);
-        printf(")");
-        break;
-    case OLM_ONNX_ATTR_GRAPH:
-        printf("%s=graph '%s':\n", a->name, a->g && a->g->name ? a->g->name : "");
-        if (a->g) print_graph(a->g, indent + 4);
-        break;
-    default: printf("%s=(type %d)", a->name, a->type); break;
-    }
-}
-
-static void print_values(const char *title, const olm_onnx_value *v, int n, int indent) {
-    printf("%*s%s (%d):\n", indent, "", title, n);
-    for (int i = 0; i < n; i++) {
-        printf("%*s  %-40s %-8s ", indent, "", v[i].name, olm_onnx_dtype_name(v[i].elem_type));
-        if (v[i].rank >= 0) print_shape(v[i].rank, v[i].dims, v[i].params);
-        printf("\n");
-    }
-}
-
-static void print_graph(const olm_onnx_graph *g, int indent) {
-    if (g->n_inputs) print_values("inputs", g->inputs, g->n_inputs, indent);
-    print_values("outputs", g->outputs, g->n_outputs, indent);
-    printf("%*snodes (%d):\n", indent, "", g->n_nodes);
-    for (int i = 0; i < g->n_nodes; i++) {
-        const olm_onnx_node *n = &g->nodes[i];
-        printf("%*s  %s  %s%s%s  (", indent, "", n->name, n->domain[0] ? n->domain : "", n->domain[0] ? "::" : "", n->op);
-        for (int k = 0; k < n->n_inputs; k++) printf("%s%s", k ? ", " : "", n->inputs[k][0] ? n->inputs[k] : "-");
-        printf(") -> (");
-        for (int k = 0; k < n->n_outputs; k++) printf("%s%s", k ? ", " : "", n->outputs[k][0] ? n->outputs[k] : "-");
-        printf(")");
-        for (int k = 0; k < n->n_attrs; k++) {
-            printf(k ? ", " : "  ");
-            print_attr(&n->attrs[k], indent + 2);
-        }
-        printf("\n");
-    }
-    if (g->n_inits) {
-        uint64_t total = 0;
-        for (int i = 0; i < g->n_inits; i++) total += olm_onnx_tensor_nbytes(&g->inits[i]);
-        printf("%*sinitializers (%d, %" PRIu64 " bytes):\n", indent, "", g->n_inits, total);
-        for (int i = 0; i < g->n_inits; i++) {
-            const olm_onnx_tensor *t = &g->inits[i];
-            printf("%*s  %-56s %-8s ", indent, "", t->name, olm_onnx_dtype_name(t->dtype));
-            print_shape(t->rank, t->dims, NULL);
-            printf("  %" PRIu64 " B", olm_onnx_tensor_nbytes(t));
-            if (t->external)
-                printf("  @%s+%" PRIu64, t->location ? t->location : "?", t->offset);
-            else
-                printf("  inline");
-            printf("\n");
-        }
-    }
-}
-
-/* ---- JSON ---- */
-static cJSON *json_graph(const olm_onnx_graph *g);
-
-static cJSON *json_dims(int rank, const int64_t *dims, char *const *params) {
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; i < rank; i++)
-        cJSON_AddItemToArray(a, params && params[i] ? cJSON_CreateString(params[i]) : cJSON_CreateNumber((double)dims[i]));
-    return a;
-}
-
-static cJSON *json_values(const olm_onnx_value *v, int n) {
-    cJSON *a = cJSON_CreateArray();
-    for (int i = 0; i < n; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", v[i].name);
-        cJSON_AddNumberToObject(o, "elem_type", v[i].elem_type);
-        cJSON_AddItemToObject(o, "dims", json_dims(v[i].rank < 0 ? 0 : v[i].rank, v[i].dims, v[i].params));
-        cJSON_AddItemToArray(a, o);
-    }
-    return a;
-}
-
-static cJSON *json_graph(const olm_onnx_graph *g) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "name", g->name);
-    cJSON_AddItemToObject(o, "inputs", json_values(g->inputs, g->n_inputs));
-    cJSON_AddItemToObject(o, "outputs", json_values(g->outputs, g->n_outputs));
-    cJSON *nodes = cJSON_AddArrayToObject(o, "nodes");
-    for (int i = 0; i < g->n_nodes; i++) {
-        const olm_onnx_node *n = &g->nodes[i];
-        cJSON *jn = cJSON_CreateObject();
-        cJSON_AddStringToObject(jn, "name", n->name);
-        cJSON_AddStringToObject(jn, "op", n->op);
-        cJSON_AddStringToObject(jn, "domain", n->domain);
-        cJSON *ins = cJSON_AddArrayToObject(jn, "inputs"), *outs = cJSON_AddArrayToObject(jn, "outputs");
-        for (int k = 0; k < n->n_inputs; k++) cJSON_AddItemToArray(ins, cJSON_CreateString(n->inputs[k]));
-        for (int k = 0; k < n->n_outputs; k++) cJSON_AddItemToArray(outs, cJSON_CreateString(n->outputs[k]));
-        cJSON *attrs = cJSON_AddObjectToObject(jn, "attrs");
-        for (int k = 0; k < n->n_attrs; k++) {
-            const olm_onnx_attr *a = &n->attrs[k];
-            cJSON *v = NULL;
-            switch (a->type) {
-            case OLM_ONNX_ATTR_INT: v = cJSON_CreateNumber((double)a->i); break;
-            case OLM_ONNX_ATTR_FLOAT: v = cJSON_CreateNumber((double)a->f); break;
-            case OLM_ONNX_ATTR_STRING: v = cJSON_CreateString(a->s ? a->s : ""); break;
-            case OLM_ONNX_ATTR_INTS:
-                v = cJSON_CreateArray();
-                for (int j = 0; j < a->n_ints; j++) cJSON_AddItemToArray(v, cJSON_CreateNumber((double)a->ints[j]));
-                break;
-            case OLM_ONNX_ATTR_FLOATS:
-                v = cJSON_CreateArray();
-                for (int j = 0; j < a->n_floats; j++) cJSON_AddItemToArray(v, cJSON_CreateNumber((double)a->floats[j]));
-                break;
-            case OLM_ONNX_ATTR_TENSOR:
-                v = cJSON_CreateObject();
-                if (a->t) {
-                    cJSON_AddItemToObject(v, "tensor_dims", json_dims(a->t->rank, a->t->dims, NULL));
-                    cJSON_AddNumberToObject(v, "dtype", a->t->dtype);
-                }
-                break;
-            case OLM_ONNX_ATTR_GRAPH: v = a->g ? json_graph(a->g) : cJSON_CreateNull(); break;
-            default: v = cJSON_CreateNull(); break;
-            }
-            cJSON_AddItemToObject(attrs, a->name, v);
-        }
-        cJSON_AddItemToArray(nodes, jn);
-    }
-    cJSON *inits = cJSON_AddArrayToObject(o, "initializers");
-    for (int i = 0; i < g->n_inits; i++) {
-        const olm_onnx_tensor *t = &g->inits[i];
-        cJSON *jt = cJSON_CreateObject();
-        cJSON_AddStringToObject(jt, "name", t->name);
-        cJSON_AddNumberToObject(jt, "dtype", t->dtype);
-        cJSON_AddItemToObject(jt, "dims", json_dims(t->rank, t->dims, NULL));
-        cJSON_AddNumberToObject(jt, "bytes", (double)olm_onnx_tensor_nbytes(t));
-        cJSON_AddBoolToObject(jt, "external", t->external);
-        if (t->external) {
-            cJSON_AddStringToObject(jt, "location", t->location ? t->location : "");
-            cJSON_AddNumberToObject(jt, "offset", (double)t->offset);
-            cJSON_AddNumberToObject(jt, "length", (double)t->length);
-        }
-        cJSON_AddItemToArray(inits, jt);
-    }
-    return o;
+            "  -h, --help   this help\n"
+            "\n"
+            "exit codes: 0 ok, 1 failure (file missing or malformed), 2 bad usage\n");
 }
 
 int cmd_inspect(int argc, char **argv) {
@@ -200,37 +25,19 @@ int cmd_inspect(int argc, char **argv) {
     bool json = false;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json = true; break;
         case 'h': help(stdout); return CLI_OK;
-        default: return cli_usage_error("inspect", "bad option");
+        default: return cli_bad_option("inspect", c, argv);
         }
     }
     if (optind != argc - 1) return cli_usage_error("inspect", "expected one MODEL_DIR or MODEL.onnx");
-    olm_onnx_model *m = NULL;
+    char *text = NULL;
     onnxllm_error err = {0};
-    if (olm_onnx_load(argv[optind], &m, &err) != ONNXLLM_OK) return cli_report("inspect", &err);
-    if (json) {
-        cJSON *o = json_graph(&m->graph);
-        cJSON_AddNumberToObject(o, "ir_version", (double)m->ir_version);
-        cJSON_AddStringToObject(o, "producer_name", m->producer_name);
-        cJSON_AddStringToObject(o, "producer_version", m->producer_version);
-        cJSON *ops = cJSON_AddObjectToObject(o, "opsets");
-        for (int i = 0; i < m->n_opsets; i++) cJSON_AddNumberToObject(ops, m->opsets[i].domain, (double)m->opsets[i].version);
-        char *s = cJSON_Print(o);
-        if (s) printf("%s\n", s);
-        cJSON_free(s);
-        cJSON_Delete(o);
-    } else {
-        printf("%s: ir_version %" PRId64 ", producer %s %s, opsets", m->path, m->ir_version, m->producer_name,
-               m->producer_version);
-        for (int i = 0; i < m->n_opsets; i++)
-            printf("%s %s %" PRId64, i ? "," : "", m->opsets[i].domain[0] ? m->opsets[i].domain : "ai.onnx",
-                   m->opsets[i].version);
-        printf("\ngraph '%s'\n", m->graph.name);
-        print_graph(&m->graph, 0);
-    }
-    olm_onnx_free(m);
+    if (onnxllm_inspect(argv[optind], json, &text, &err)) return cli_report("inspect", &err);
+    fputs(text, stdout);
+    onnxllm_free(text);
     return CLI_OK;
 }

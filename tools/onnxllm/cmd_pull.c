@@ -9,8 +9,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "pull/pull.h"
-
 /* Set by SIGINT/SIGTERM; the library polls it through params.cancel. The handler is
  * one-shot (SA_RESETHAND): a second Ctrl-C kills the process. */
 static volatile sig_atomic_t interrupted;
@@ -55,17 +53,6 @@ static void usage(FILE *f) {
             "\n"
             "exit codes: 0 ok, 1 download failed (network, checksum, disk), 2 bad usage, 130 interrupted\n",
             ONNXLLM_PULL_DEFAULT_ENDPOINT);
-}
-
-typedef struct cli_progress {
-    olm_progress_printer pp;
-    bool quiet;
-} cli_progress;
-
-static void on_progress(const onnxllm_pull_progress *p, void *user) {
-    cli_progress *cp = user;
-    if (cp->quiet) return;
-    olm_progress_print(&cp->pp, p, olm_monotonic_s());
 }
 
 int cmd_pull(int argc, char **argv) {
@@ -140,10 +127,13 @@ int cmd_pull(int argc, char **argv) {
         return CLI_FAIL;
     }
 
-    cli_progress cp = {.quiet = quiet};
-    olm_progress_init(&cp.pp, stderr, isatty(fileno(stderr)));
-    p.progress = on_progress;
-    p.progress_user = &cp;
+    onnxllm_error err = {0};
+    onnxllm_pull_printer *printer = NULL;
+    if (!quiet) {
+        if (onnxllm_pull_printer_create(stderr, &printer, &err)) return cli_report("pull", &err);
+        p.progress = onnxllm_pull_print_progress;
+        p.progress_user = printer;
+    }
     p.cancel = &interrupted; /* sig_atomic_t is int on glibc */
 
     struct sigaction sa, old_int, old_term;
@@ -155,13 +145,10 @@ int cmd_pull(int argc, char **argv) {
     sigaction(SIGTERM, &sa, &old_term);
 
     if (!quiet) fprintf(stderr, "pull: %s/%s@%s from %s -> %s\n", p.repo, folder, p.revision, p.endpoint, out);
-    onnxllm_error err = {0};
     onnxllm_status st = onnxllm_pull(folder, out, &p, &err);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (st != ONNXLLM_OK) {
-        if (!quiet && cp.pp.line_len) fputc('\n', stderr);
-        return cli_report("pull", &err);
-    }
+    onnxllm_pull_printer_free(printer); /* ends a progress line left open */
+    if (st != ONNXLLM_OK) return cli_report("pull", &err);
     return CLI_OK;
 }

@@ -3,8 +3,6 @@
  * weights are read back with HF names and fed to the same writer, so the result is
  * byte-identical to building int4 directly from the same weights. */
 #include "cli.h"
-#include "writer/fp32_model.h"
-#include "writer/phi3.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -36,11 +34,11 @@ int cmd_quantize(int argc, char **argv) {
     int quiet = 0, c;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
         switch (c) {
         case 'q': quiet = 1; break;
         case 'h': help(stdout); return CLI_OK;
-        default: return cli_usage_error("quantize", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_bad_option("quantize", c, argv);
         }
     }
     if (argc - optind != 2) return cli_usage_error("quantize", "expected IN_DIR and OUT_DIR");
@@ -48,21 +46,9 @@ int cmd_quantize(int argc, char **argv) {
     if (!strcmp(in, out)) return cli_usage_error("quantize", "IN_DIR and OUT_DIR must differ");
 
     onnxllm_error err = {0};
-    olm_fp32_model *fm = NULL;
-    if (olm_fp32_model_open(in, &fm, &err)) return cli_report("quantize", &err);
-    olm_build_options o = {.precision = OLM_PRECISION_INT4, .ep = OLM_EP_CPU};
-    char *tok = malloc(strlen(in) + 16);
-    if (tok) {
-        sprintf(tok, "%s/tokenizer.json", in);
-        if (access(tok, F_OK) == 0) o.tokenizer_dir = in;
-    }
+    onnxllm_build_params o = onnxllm_build_default_params();
     if (!quiet && isatty(2)) o.progress = progress;
-    olm_weight_source w = olm_fp32_model_weights(fm);
-    onnxllm_status s = olm_phi3_write(olm_fp32_model_config(fm), &w, &o, out, &err);
-    if (!s) s = olm_fp32_copy_rope_caches(fm, out, &err);
-    olm_fp32_model_close(fm);
-    free(tok);
-    if (s) return cli_report("quantize", &err);
+    if (onnxllm_quantize(in, &o, out, &err)) return cli_report("quantize", &err);
     if (!quiet) fprintf(stderr, "quantize: wrote %s (int4, cpu)\n", out);
     return CLI_OK;
 }
