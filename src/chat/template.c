@@ -270,7 +270,7 @@ onnxllm_status onnxllm_chat_format_tools(const char *tools_json, char **out, onn
     if (!tools_json || !out) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "tools: NULL argument");
     *out = NULL;
     cJSON *tools = NULL;
-    onnxllm_status st = olm_parse_json(tools_json, strlen(tools_json), "tools", &tools, err);
+    onnxllm_status st = olm_json_parse(tools_json, strlen(tools_json), "tools", &tools, err);
     if (st != ONNXLLM_OK) {
         if (err) err->status = ONNXLLM_ERR_INVALID_ARGUMENT; /* "tools: malformed JSON at …" */
         return ONNXLLM_ERR_INVALID_ARGUMENT;
@@ -503,7 +503,7 @@ onnxllm_status onnxllm_chat_render_json(const onnxllm_template *t, const char *m
         return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "onnxllm_chat_render_json: NULL argument");
     *out = NULL;
     cJSON *arr = NULL;
-    onnxllm_status st = olm_parse_json(messages_json, strlen(messages_json), "messages", &arr, err);
+    onnxllm_status st = olm_json_parse(messages_json, strlen(messages_json), "messages", &arr, err);
     if (st) return olm_wrap(err, ONNXLLM_ERR_INVALID_ARGUMENT, "chat");
     if (!cJSON_IsArray(arr)) {
         cJSON_Delete(arr);

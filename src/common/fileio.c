@@ -1,6 +1,12 @@
 /* fileio.c — whole-file reads and JSON loading with positioned error messages. */
 #include "common/fileio.h"
 #include "common/error.h"
+#include "common/fsutil.h"
+#include "common/json.h"
+
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,47 +16,34 @@
 onnxllm_status olm_read_file(const char *path, char **out, size_t *len, onnxllm_error *err) {
     *out = NULL;
     if (len) *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0) {
-        fclose(f);
-        return olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot seek: %s", path, strerror(errno));
+    int fd = olm_open_regular(path, err);
+    if (fd < 0) return err ? err->status : ONNXLLM_ERR_IO;
+    struct stat sb;
+    char *buf = NULL;
+    size_t n = 0;
+    onnxllm_status st = ONNXLLM_OK;
+    if (fstat(fd, &sb) != 0) {
+        st = olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    } else if ((uint64_t)sb.st_size >= SIZE_MAX / 2 || !(buf = malloc((size_t)sb.st_size + 1))) {
+        st = olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: cannot allocate %lld bytes", path, (long long)sb.st_size);
+    } else {
+        while (n < (size_t)sb.st_size) {
+            ssize_t r = read(fd, buf + n, (size_t)sb.st_size - n);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            n += (size_t)r;
+        }
+        if (n != (size_t)sb.st_size) st = olm_fail(err, ONNXLLM_ERR_IO, "%s: read failed (file changed?)", path);
     }
-    long n = ftell(f);
-    if (n < 0) {
-        fclose(f);
-        return olm_fail(err, ONNXLLM_ERR_IO, "%s: not a regular file", path);
-    }
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    if (!buf) {
-        fclose(f);
-        return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: cannot allocate %ld bytes", path, n);
-    }
-    size_t got = fread(buf, 1, (size_t)n, f);
-    int ferr = ferror(f);
-    fclose(f);
-    if (ferr || got != (size_t)n) {
+    close(fd);
+    if (st) {
         free(buf);
-        return olm_fail(err, ONNXLLM_ERR_IO, "%s: read failed", path);
+        return st;
     }
     buf[n] = 0;
     *out = buf;
-    if (len) *len = (size_t)n;
+    if (len) *len = n;
     return ONNXLLM_OK;
-}
-
-onnxllm_status olm_parse_json(const char *text, size_t len, const char *what, cJSON **out, onnxllm_error *err) {
-    const char *end = NULL;
-    *out = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (*out) return ONNXLLM_OK;
-    size_t off = end && end >= text ? (size_t)(end - text) : 0;
-    if (off > len) off = len;
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i < off; i++) {
-        if (text[i] == '\n') { line++; col = 1; } else col++;
-    }
-    return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: malformed JSON at line %zu, column %zu (byte %zu)", what, line, col, off);
 }
 
 onnxllm_status olm_load_json_file(const char *path, cJSON **out, onnxllm_error *err) {
@@ -59,7 +52,7 @@ onnxllm_status olm_load_json_file(const char *path, cJSON **out, onnxllm_error *
     *out = NULL;
     onnxllm_status st = olm_read_file(path, &text, &len, err);
     if (st) return st;
-    st = olm_parse_json(text, len, path, out, err);
+    st = olm_json_parse(text, len, path, out, err);
     free(text);
     return st;
 }

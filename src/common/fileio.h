@@ -5,16 +5,14 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 #include "onnxllm.h"
+#include "common/json.h" /* olm_json_parse */
 
-/* Reads a whole file; *out is NUL-terminated (extra byte not counted in *len).
+/* Reads a whole regular file (anything else — FIFO, device, folder — is an error,
+ * see olm_open_regular); *out is NUL-terminated (extra byte not counted in *len).
  * Caller frees *out. */
 onnxllm_status olm_read_file(const char *path, char **out, size_t *len, onnxllm_error *err);
 
-/* Parses JSON text; on error the message names `what` (usually the path), the
- * line and column of the problem. Caller frees with cJSON_Delete. */
-onnxllm_status olm_parse_json(const char *text, size_t len, const char *what, cJSON **out, onnxllm_error *err);
-
-/* olm_read_file + olm_parse_json. */
+/* olm_read_file + olm_json_parse (common/json.h: strict, positioned errors). */
 onnxllm_status olm_load_json_file(const char *path, cJSON **out, onnxllm_error *err);
 
 /* Joins dir and name into a malloc'd path. */

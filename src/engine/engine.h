@@ -50,6 +50,8 @@ struct onnxllm_model {
 onnxllm_status olm_ort_status(const OrtApi *api, OrtStatus *st, onnxllm_status code, onnxllm_error *err,
                               const char *what);
 int olm_physical_cores(void);
+/* Most ORT threads a model may ask for: 4 per online CPU, at least 64, at most OLM_MAX_THREADS. */
+int olm_max_threads(void);
 /* hugepages.c: THP for what ORT allocates while a session is created */
 typedef struct {
     uintptr_t lo, hi;
@@ -115,8 +117,5 @@ onnxllm_status olm_sequence_compute(onnxllm_sequence *s, onnxllm_error *err);
 static inline void olm_ort_void(const OrtApi *api, OrtStatus *st) {
     if (st) api->ReleaseStatus(st);
 }
-
-/* fp16 → fp32 (IEEE binary16). */
-float olm_half_to_float(uint16_t h);
 
 #endif

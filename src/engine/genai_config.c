@@ -7,6 +7,7 @@
 #include "engine/genai_config.h"
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/untrusted.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -23,25 +24,32 @@ static onnxllm_status bad(ctx_t *x, const char *field, const char *what) {
 }
 
 /* Reads an integer field; required → error when absent. */
-static onnxllm_status get_int(ctx_t *x, const cJSON *obj, const char *key, const char *field, bool required,
-                              int lo, int *out) {
+static onnxllm_status get_int_in(ctx_t *x, const cJSON *obj, const char *key, const char *field, bool required,
+                                 int lo, int hi, int *out) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v) return required ? bad(x, field, "missing") : ONNXLLM_OK;
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo ||
-        v->valuedouble > 2147483647.0) {
+    int64_t i;
+    if (!olm_json_as_int(v, lo, hi, &i)) {
         char msg[96];
-        snprintf(msg, sizeof msg, "must be an integer >= %d", lo);
+        if (hi == INT32_MAX) snprintf(msg, sizeof msg, "must be an integer >= %d", lo);
+        else snprintf(msg, sizeof msg, "must be an integer in [%d, %d]", lo, hi);
         return bad(x, field, msg);
     }
-    *out = (int)v->valuedouble;
+    *out = (int)i;
     return ONNXLLM_OK;
+}
+
+static onnxllm_status get_int(ctx_t *x, const cJSON *obj, const char *key, const char *field, bool required,
+                              int lo, int *out) {
+    return get_int_in(x, obj, key, field, required, lo, INT32_MAX, out);
 }
 
 static onnxllm_status get_float(ctx_t *x, const cJSON *obj, const char *key, const char *field, float *out) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (!v) return ONNXLLM_OK;
-    if (!cJSON_IsNumber(v)) return bad(x, field, "must be a number");
-    *out = (float)v->valuedouble;
+    double d;
+    if (!olm_json_as_double(v, -3.4e38, 3.4e38, &d)) return bad(x, field, "must be a finite number");
+    *out = (float)d;
     return ONNXLLM_OK;
 }
 
@@ -102,10 +110,10 @@ static onnxllm_status parse_session_options(ctx_t *x, const cJSON *so, olm_genai
     const char *F = "model.decoder.session_options";
     char f[160];
     (void)F;
-    TRY(get_int(x, so, "intra_op_num_threads", "model.decoder.session_options.intra_op_num_threads", false, 0,
-                &c->intra_op_num_threads));
-    TRY(get_int(x, so, "inter_op_num_threads", "model.decoder.session_options.inter_op_num_threads", false, 0,
-                &c->inter_op_num_threads));
+    TRY(get_int_in(x, so, "intra_op_num_threads", "model.decoder.session_options.intra_op_num_threads", false, 0,
+                   OLM_MAX_THREADS, &c->intra_op_num_threads));
+    TRY(get_int_in(x, so, "inter_op_num_threads", "model.decoder.session_options.inter_op_num_threads", false, 0,
+                   OLM_MAX_THREADS, &c->inter_op_num_threads));
     bool b = false;
     const cJSON *v;
     if ((v = cJSON_GetObjectItemCaseSensitive(so, "enable_cpu_mem_arena"))) {
@@ -188,11 +196,11 @@ static onnxllm_status parse(ctx_t *x, const cJSON *root, olm_genai_config *c) {
     } else if (cJSON_IsArray(eos)) {
         const cJSON *e;
         cJSON_ArrayForEach(e, eos) {
-            if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble) || e->valuedouble < 0 ||
-                e->valuedouble > 2147483647.0)
+            int64_t id;
+            if (!olm_json_as_int(e, 0, INT32_MAX, &id))
                 return bad(x, "model.eos_token_id", "must be a non-negative integer or a list of them");
             if (c->n_eos == OLM_MAX_EOS) return bad(x, "model.eos_token_id", "too many ids");
-            c->eos_token_id[c->n_eos++] = (int32_t)e->valuedouble;
+            c->eos_token_id[c->n_eos++] = (int32_t)id;
         }
         if (!c->n_eos) return bad(x, "model.eos_token_id", "empty list");
     } else {
@@ -211,9 +219,12 @@ static onnxllm_status parse(ctx_t *x, const cJSON *root, olm_genai_config *c) {
 
     TRY(get_obj(x, model, "decoder", "model.decoder", true, &dec));
     TRY(get_str(x, dec, "filename", "model.decoder.filename", true, c->filename, sizeof c->filename));
-    if (strchr(c->filename, '/') && (c->filename[0] == '/' || strstr(c->filename, "..")))
+    if (!olm_path_is_inside(c->filename))
         return bad(x, "model.decoder.filename", "must be a file inside the model folder");
-    TRY(get_int(x, dec, "num_hidden_layers", "model.decoder.num_hidden_layers", true, 1, &c->num_hidden_layers));
+    /* the layer count sizes per-layer tables before the graph is seen: bounded here,
+     * and checked against the graph's inputs before anything per layer is allocated */
+    TRY(get_int_in(x, dec, "num_hidden_layers", "model.decoder.num_hidden_layers", true, 1, OLM_MAX_LAYERS,
+                   &c->num_hidden_layers));
     TRY(get_int(x, dec, "num_attention_heads", "model.decoder.num_attention_heads", true, 1, &c->num_attention_heads));
     TRY(get_int(x, dec, "num_key_value_heads", "model.decoder.num_key_value_heads", true, 1, &c->num_key_value_heads));
     TRY(get_int(x, dec, "head_size", "model.decoder.head_size", true, 1, &c->head_size));
@@ -291,7 +302,7 @@ onnxllm_status olm_genai_config_parse(const char *text, size_t len, const char *
     c->path = strdup(path);
     if (!c->path) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
     cJSON *root = NULL;
-    onnxllm_status st = olm_parse_json(text, len, path, &root, err);
+    onnxllm_status st = olm_json_parse(text, len, path, &root, err);
     if (!st) {
         ctx_t x = {path, err};
         st = parse(&x, root, c);

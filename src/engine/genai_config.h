@@ -10,6 +10,8 @@
 #define OLM_MAX_EOS 16
 #define OLM_MAX_PROVIDER_OPTIONS 32
 #define OLM_NAME_MAX 128
+#define OLM_MAX_LAYERS 4096   /* model.decoder.num_hidden_layers (the largest models have ~130) */
+#define OLM_MAX_THREADS 1024  /* intra/inter-op threads from a config or a caller */
 
 typedef struct olm_kv_pair {
     char key[OLM_NAME_MAX];

@@ -81,7 +81,7 @@ static bool parse_node(const olm_pb_field *nf, sv_t value, node_t *n) {
 /* The node producing value (its index among the graph's nodes, -1 if none) and
  * how many node inputs (over the whole graph) read value. false: bad bytes. */
 static bool find_producer(sv_t graph, sv_t value, int *idx, node_t *prod, int *uses) {
-    olm_pb_reader r = {graph.p, graph.p + graph.n, false};
+    olm_pb_reader r = olm_pb_reader_init(graph.p, graph.n);
     olm_pb_field f;
     *idx = -1;
     *uses = 0;
@@ -108,7 +108,7 @@ static sv_t value_info_name(const olm_pb_field *vf) {
 }
 
 static bool is_graph_output(sv_t graph, sv_t value) {
-    olm_pb_reader r = {graph.p, graph.p + graph.n, false};
+    olm_pb_reader r = olm_pb_reader_init(graph.p, graph.n);
     olm_pb_field f;
     while (olm_pb_next(&r, &f))
         if (f.num == GRAPH_OUTPUT && f.wire == OLM_PB_LEN && sv_eq(value_info_name(&f), value)) return true;
@@ -117,7 +117,7 @@ static bool is_graph_output(sv_t graph, sv_t value) {
 
 /* elem_type of the graph output named value (0 when absent or not a tensor). */
 static int64_t output_elem_type(sv_t graph, sv_t value) {
-    olm_pb_reader r = {graph.p, graph.p + graph.n, false};
+    olm_pb_reader r = olm_pb_reader_init(graph.p, graph.n);
     olm_pb_field f;
     while (olm_pb_next(&r, &f)) {
         if (f.num != GRAPH_OUTPUT || f.wire != OLM_PB_LEN || !sv_eq(value_info_name(&f), value)) continue;
@@ -139,7 +139,7 @@ static int64_t output_elem_type(sv_t graph, sv_t value) {
 
 /* Rank of the initializer named value; -1 when there is none. */
 static int init_rank(sv_t graph, sv_t value) {
-    olm_pb_reader r = {graph.p, graph.p + graph.n, false};
+    olm_pb_reader r = olm_pb_reader_init(graph.p, graph.n);
     olm_pb_field f;
     while (olm_pb_next(&r, &f)) {
         if (f.num != GRAPH_INIT || f.wire != OLM_PB_LEN) continue;
@@ -163,7 +163,7 @@ static int init_rank(sv_t graph, sv_t value) {
 
 /* Default-domain opset version (0 when not imported). */
 static int64_t default_opset(const uint8_t *model, size_t len) {
-    olm_pb_reader r = {model, model + len, false};
+    olm_pb_reader r = olm_pb_reader_init(model, len);
     olm_pb_field f;
     while (olm_pb_next(&r, &f)) {
         if (f.num != MODEL_OPSET || f.wire != OLM_PB_LEN) continue;
@@ -303,7 +303,7 @@ onnxllm_status olm_graph_last_logits(const uint8_t *model, size_t len, const cha
     if (why && why_cap) why[0] = 0;
     /* Locate the graph. */
     sv_t graph = {NULL, 0};
-    olm_pb_reader r = {model, model + len, false};
+    olm_pb_reader r = olm_pb_reader_init(model, len);
     olm_pb_field f;
     while (olm_pb_next(&r, &f))
         if (f.num == MODEL_GRAPH && f.wire == OLM_PB_LEN && !graph.p) graph = sv_of(&f);
@@ -364,7 +364,7 @@ onnxllm_status olm_graph_last_logits(const uint8_t *model, size_t len, const cha
         free(x_last);
         return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    olm_pb_reader gr = {graph.p, graph.p + graph.n, false};
+    olm_pb_reader gr = olm_pb_reader_init(graph.p, graph.n);
     const uint8_t *start = gr.p;
     for (int k = 0; olm_pb_next(&gr, &f); start = gr.p) {
         if (f.num == GRAPH_NODE && f.wire == OLM_PB_LEN) {
@@ -385,7 +385,7 @@ onnxllm_status olm_graph_last_logits(const uint8_t *model, size_t len, const cha
     free(x_last);
 
     /* Re-encode the model around it. */
-    r = (olm_pb_reader){model, model + len, false};
+    r = olm_pb_reader_init(model, len);
     start = r.p;
     for (bool done = false; olm_pb_next(&r, &f); start = r.p) {
         if (f.num == MODEL_GRAPH && f.wire == OLM_PB_LEN && !done) {

@@ -43,6 +43,10 @@ onnxllm_status onnxllm_model_load(const char *dir, const onnxllm_model_params *p
         return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "unknown execution provider \"%s\" (use cpu or cuda)", p.ep);
     if (p.n_threads < 0 || p.max_length < 0 || p.device_id < 0)
         return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "n_threads, max_length and device_id must be >= 0");
+    if (p.n_threads > olm_max_threads())
+        return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT,
+                        "%d threads asked for: at most %d on this machine (4 per CPU, at least 64)", p.n_threads,
+                        olm_max_threads());
 
     onnxllm_model *m = calloc(1, sizeof *m);
     if (!m) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
@@ -136,23 +140,4 @@ bool onnxllm_model_is_eos(const onnxllm_model *m, int32_t token) {
 
 uint64_t onnxllm_model_weight_bytes_per_token(const onnxllm_model *m) {
     return m->scan.total_bytes - m->scan.embedding_bytes;
-}
-
-float olm_half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0) {
-        if (man == 0) bits = sign;
-        else { /* subnormal: normalise */
-            int e = -1;
-            do { e++; man <<= 1; } while (!(man & 0x400));
-            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | (man << 13);
-    } else {
-        bits = sign | ((exp + 112) << 23) | (man << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
 }

@@ -13,6 +13,7 @@
  * ORT allocate [1, S, V] and copies the last row out. */
 #include "engine/engine.h"
 #include "common/error.h"
+#include "common/fp16.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -135,7 +136,7 @@ static void copy_logits_row(onnxllm_sequence *s, const void *base, size_t row) {
     size_t V = (size_t)s->m->cfg.vocab_size;
     if (s->m->io.logits_type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16) {
         const uint16_t *h = (const uint16_t *)base + row * V;
-        for (size_t i = 0; i < V; i++) s->logits[i] = olm_half_to_float(h[i]);
+        for (size_t i = 0; i < V; i++) s->logits[i] = olm_f16_to_f32(h[i]);
     } else if (base != s->logits || row) {
         memcpy(s->logits, (const float *)base + row * V, V * sizeof(float));
     }

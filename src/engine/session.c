@@ -67,6 +67,12 @@ int olm_physical_cores(void) {
     return n > 0 ? n : 1;
 }
 
+int olm_max_threads(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    long lim = n > 0 ? 4 * n : 64;
+    return lim < 64 ? 64 : lim > OLM_MAX_THREADS ? OLM_MAX_THREADS : (int)lim;
+}
+
 /* Directory holding libonnxruntime.so (where ORT looks for provider libraries). */
 static void ort_lib_dir(char *out, size_t cap) {
     Dl_info info;
@@ -224,6 +230,16 @@ onnxllm_status olm_session_open(onnxllm_model *m, const onnxllm_model_params *p,
     m->n_threads = p->n_threads > 0 ? p->n_threads
                  : c->intra_op_num_threads > 0 ? c->intra_op_num_threads
                                                : olm_physical_cores();
+    /* a thread count from a downloaded config is bounded like the caller's: ORT would
+     * try to start every one of them (100000 never finished loading) */
+    if (m->n_threads > olm_max_threads() || c->inter_op_num_threads > olm_max_threads()) {
+        st = olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT,
+                      "%s: model.decoder.session_options: %d threads asked for: at most %d on this machine (4 per "
+                      "CPU, at least 64)",
+                      c->path, m->n_threads > c->inter_op_num_threads ? m->n_threads : c->inter_op_num_threads,
+                      olm_max_threads());
+        goto done;
+    }
 #define SO(call)                                                                                        \
     do {                                                                                                \
         st = olm_ort_status(api, (call), ONNXLLM_ERR_RUNTIME, err, "session options");                  \
@@ -378,6 +394,15 @@ onnxllm_status olm_session_check_io(onnxllm_model *m, onnxllm_error *err) {
     olm_io *io = &m->io;
     OrtAllocator *alloc = NULL;
     olm_ort_void(api, api->GetAllocatorWithDefaultOptions(&alloc));
+    size_t n_in = 0, n_out = 0;
+    olm_ort_void(api, api->SessionGetInputCount(m->session, &n_in));
+    olm_ort_void(api, api->SessionGetOutputCount(m->session, &n_out));
+    /* The per-layer tables are sized by the config's layer count: only as far as the
+     * graph justifies it (each layer has a past key and value input). */
+    if ((size_t)L > n_in / 2)
+        return MISMATCH("%s: genai_config.json model.decoder.num_hidden_layers is %d but the graph has only %zu "
+                        "inputs (2 per layer are needed)",
+                        c->filename, L, n_in);
     io->past_k = calloc((size_t)L, OLM_NAME_MAX);
     io->past_v = calloc((size_t)L, OLM_NAME_MAX);
     io->present_k = calloc((size_t)L, OLM_NAME_MAX);
@@ -397,9 +422,6 @@ onnxllm_status olm_session_check_io(onnxllm_model *m, onnxllm_error *err) {
     onnxllm_status st = ONNXLLM_OK;
     bool has_ids = false, has_logits = false;
     io->kv_type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
-    size_t n_in = 0, n_out = 0;
-    olm_ort_void(api, api->SessionGetInputCount(m->session, &n_in));
-    olm_ort_void(api, api->SessionGetOutputCount(m->session, &n_out));
     for (size_t pass = 0; pass < 2 && !st; pass++) {
         bool input = pass == 0;
         size_t count = input ? n_in : n_out;

@@ -3,6 +3,10 @@
 #include "onnx/reader.h"
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/fp16.h"
+#include "common/untrusted.h"
+
+#include <unistd.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -54,8 +58,8 @@ static bool parse_tensor(ctx_t *c, olm_pb_reader r, olm_onnx_tensor *t) {
             if (e.bad) ok = false;
             if (k && v) {
                 if (!strcmp(k, "location")) { free(t->location); t->location = v; v = NULL; }
-                else if (!strcmp(k, "offset")) t->offset = strtoull(v, NULL, 10);
-                else if (!strcmp(k, "length")) t->length = strtoull(v, NULL, 10);
+                else if (!strcmp(k, "offset")) ok = ok && olm_parse_u64(v, strlen(v), &t->offset);
+                else if (!strcmp(k, "length")) ok = ok && olm_parse_u64(v, strlen(v), &t->length);
             }
             free(k);
             free(v);
@@ -289,7 +293,7 @@ onnxllm_status olm_onnx_load(const char *path, olm_onnx_model **out, onnxllm_err
     }
     m->buf = (uint8_t *)buf;
     ctx_t c = {false};
-    olm_pb_reader r = {m->buf, m->buf + m->len, false};
+    olm_pb_reader r = olm_pb_reader_init(m->buf, m->len);
     olm_pb_field f;
     bool ok = true, have_graph = false;
     while (ok && olm_pb_next(&r, &f)) {
@@ -349,13 +353,15 @@ const olm_onnx_attr *olm_onnx_node_attr(const olm_onnx_node *n, const char *name
 }
 
 int64_t olm_onnx_tensor_numel(const olm_onnx_tensor *t) {
-    int64_t n = 1;
-    for (int i = 0; i < t->rank; i++) n *= t->dims[i];
-    return n;
+    int64_t n;
+    return olm_dims_product(t->dims, t->rank, 0, &n) ? n : -1;
 }
 
 uint64_t olm_onnx_tensor_nbytes(const olm_onnx_tensor *t) {
-    return (uint64_t)olm_onnx_tensor_numel(t) * olm_onnx_dtype_size(t->dtype);
+    int64_t n = olm_onnx_tensor_numel(t);
+    uint64_t b;
+    if (n < 0 || !olm_mul_u64((uint64_t)n, olm_onnx_dtype_size(t->dtype), &b)) return UINT64_MAX;
+    return b;
 }
 
 /* varint-packed typed fields (int32_data / int64_data) → little-endian elements */
@@ -371,28 +377,34 @@ static bool unpack_varints(const olm_onnx_tensor *t, uint8_t *dst, size_t want, 
     return ok;
 }
 
-onnxllm_status olm_onnx_tensor_read(const olm_onnx_model *m, const olm_onnx_tensor *t, void *dst, size_t dst_len,
-                                    onnxllm_error *err) {
-    uint64_t need = olm_onnx_tensor_nbytes(t);
+onnxllm_status olm_onnx_tensor_read_range(const olm_onnx_model *m, const olm_onnx_tensor *t, uint64_t off,
+                                          size_t n, void *dst, onnxllm_error *err) {
+    uint64_t need = olm_onnx_tensor_nbytes(t), end;
     if (olm_onnx_dtype_size(t->dtype) == 0)
         return olm_fail(err, ONNXLLM_ERR_UNSUPPORTED, "%s: tensor '%s': unsupported dtype %d", m->path, t->name, t->dtype);
-    if (dst_len < need)
-        return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "tensor '%s': buffer of %zu bytes, need %llu", t->name,
-                        dst_len, (unsigned long long)need);
+    if (need == UINT64_MAX)
+        return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: tensor '%s': negative or overflowing dimensions", m->path, t->name);
+    if (off > need || n > need - off)
+        return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "tensor '%s': bytes [%llu, +%zu) are outside its %llu bytes",
+                        t->name, (unsigned long long)off, n, (unsigned long long)need);
     if (!t->external) {
-        if (t->raw_field == 5 || t->raw_field == 7) {
-            if (!unpack_varints(t, dst, need, olm_onnx_dtype_size(t->dtype)))
-                return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: tensor '%s': typed data does not match its shape",
-                                m->path, t->name);
-            return ONNXLLM_OK;
+        if (t->raw_field == 5 || t->raw_field == 7) { /* varint-packed: unpacked whole, then cut */
+            uint8_t *all = malloc(need ? need : 1);
+            if (!all) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+            bool ok = unpack_varints(t, all, need, olm_onnx_dtype_size(t->dtype));
+            if (ok && n) memcpy(dst, all + off, n);
+            free(all);
+            return ok ? ONNXLLM_OK
+                      : olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: tensor '%s': typed data does not match its shape",
+                                 m->path, t->name);
         }
         if (t->raw_len != need)
             return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: tensor '%s': %zu data bytes, shape needs %llu", m->path,
                             t->name, t->raw_len, (unsigned long long)need);
-        if (need) memcpy(dst, t->raw, need);
+        if (n) memcpy(dst, t->raw + off, n);
         return ONNXLLM_OK;
     }
-    if (!t->location || !*t->location || t->location[0] == '/' || strstr(t->location, ".."))
+    if (!olm_path_is_inside(t->location))
         return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: tensor '%s': bad external location '%s'", m->path, t->name,
                         t->location ? t->location : "");
     if (t->length && t->length != need)
@@ -400,46 +412,37 @@ onnxllm_status olm_onnx_tensor_read(const olm_onnx_model *m, const olm_onnx_tens
                         t->name, (unsigned long long)t->length, (unsigned long long)need);
     char *p = olm_path_join(m->dir, t->location);
     if (!p) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
-    FILE *f = fopen(p, "rb");
-    onnxllm_status st = ONNXLLM_OK;
-    if (!f) {
-        st = olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot open: %s", p, strerror(errno));
-    } else {
-        if (fseeko(f, (off_t)t->offset, SEEK_SET) != 0 || fread(dst, 1, need, f) != need)
-            st = olm_fail(err, ONNXLLM_ERR_IO, "%s: tensor '%s': cannot read %llu bytes at offset %llu (file too short?)",
-                          p, t->name, (unsigned long long)need, (unsigned long long)t->offset);
-        fclose(f);
+    int fd = olm_open_regular(p, err);
+    onnxllm_status st = fd < 0 ? (err ? err->status : ONNXLLM_ERR_IO) : ONNXLLM_OK;
+    struct stat sb;
+    if (!st && (fstat(fd, &sb) != 0 || !olm_add_u64(t->offset, need, &end) || end > (uint64_t)sb.st_size))
+        st = olm_fail(err, ONNXLLM_ERR_IO, "%s: tensor '%s': %llu bytes at offset %llu are past the end of the file",
+                      p, t->name, (unsigned long long)need, (unsigned long long)t->offset);
+    for (size_t got = 0; !st && got < n;) {
+        ssize_t r = pread(fd, (char *)dst + got, n - got, (off_t)(t->offset + off + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) st = olm_fail(err, ONNXLLM_ERR_IO, "%s: tensor '%s': read failed", p, t->name);
+        else got += (size_t)r;
     }
+    if (fd >= 0) close(fd);
     free(p);
     return st;
 }
 
-static float half_to_float(uint16_t h) {
-    uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1f, mnt = h & 0x3ff, u;
-    if (e == 0x1f) {
-        u = s | 0x7f800000u | (mnt << 13);
-    } else if (e == 0) {
-        if (!mnt) {
-            u = s;
-        } else { /* subnormal: normalise */
-            e = 113;
-            while (!(mnt & 0x400)) {
-                mnt <<= 1;
-                e--;
-            }
-            u = s | (e << 23) | ((mnt & 0x3ff) << 13);
-        }
-    } else {
-        u = s | ((e + 112) << 23) | (mnt << 13);
-    }
-    float x;
-    memcpy(&x, &u, 4);
-    return x;
+onnxllm_status olm_onnx_tensor_read(const olm_onnx_model *m, const olm_onnx_tensor *t, void *dst, size_t dst_len,
+                                    onnxllm_error *err) {
+    uint64_t need = olm_onnx_tensor_nbytes(t);
+    if (need != UINT64_MAX && dst_len < need)
+        return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "tensor '%s': buffer of %zu bytes, need %llu", t->name,
+                        dst_len, (unsigned long long)need);
+    return olm_onnx_tensor_read_range(m, t, 0, need == UINT64_MAX ? 0 : (size_t)need, dst, err);
 }
 
 onnxllm_status olm_onnx_tensor_read_f32(const olm_onnx_model *m, const olm_onnx_tensor *t, float *dst, size_t n,
                                         onnxllm_error *err) {
     int64_t numel = olm_onnx_tensor_numel(t);
+    if (numel < 0)
+        return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: tensor '%s': negative or overflowing dimensions", m->path, t->name);
     if ((int64_t)n < numel)
         return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "tensor '%s': room for %zu values, has %lld", t->name, n,
                         (long long)numel);
@@ -453,12 +456,7 @@ onnxllm_status olm_onnx_tensor_read_f32(const olm_onnx_model *m, const olm_onnx_
     if (st) return st;
     for (int64_t i = 0; i < numel; i++) {
         uint16_t v = h[i];
-        if (t->dtype == OLM_ONNX_FLOAT16) {
-            dst[i] = half_to_float(v);
-        } else {
-            uint32_t u = (uint32_t)v << 16;
-            memcpy(&dst[i], &u, 4);
-        }
+        dst[i] = t->dtype == OLM_ONNX_FLOAT16 ? olm_f16_to_f32(v) : olm_bf16_to_f32(v);
     }
     return ONNXLLM_OK;
 }

@@ -107,6 +107,9 @@ uint64_t olm_onnx_tensor_nbytes(const olm_onnx_tensor *t);
  * the file. */
 onnxllm_status olm_onnx_tensor_read(const olm_onnx_model *m, const olm_onnx_tensor *t, void *dst, size_t dst_len,
                                     onnxllm_error *err);
+/* Bytes [off, off + n) of the tensor's element data (inline or external). */
+onnxllm_status olm_onnx_tensor_read_range(const olm_onnx_model *m, const olm_onnx_tensor *t, uint64_t off,
+                                          size_t n, void *dst, onnxllm_error *err);
 /* Same, converted to fp32 (from float32, float16 or bfloat16); n = numel. */
 onnxllm_status olm_onnx_tensor_read_f32(const olm_onnx_model *m, const olm_onnx_tensor *t, float *dst, size_t n,
                                         onnxllm_error *err);

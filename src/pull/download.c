@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "common/error.h"
+#include "common/fsutil.h"
 
 static void to_hex(const unsigned char *d, unsigned n, char *out) {
     static const char hex[] = "0123456789abcdef";
@@ -148,21 +149,6 @@ static size_t dl_write(char *d, size_t size, size_t n, void *user) {
     return len;
 }
 
-/* Creates the parent folders of `path` (inside the staging dir). */
-static int mkdirs_for(char *path) {
-    for (char *s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
-        *s = 0;
-        int r = mkdir(path, 0755);
-        int e = errno;
-        *s = '/';
-        if (r != 0 && e != EEXIST) {
-            errno = e;
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* Feeds the first `n` bytes of fd into the digest (resume). */
 static bool rehash_prefix(dl *x, uint64_t n, char *buf, size_t bufsize) {
     if (lseek(x->fd, 0, SEEK_SET) != 0) return false;
@@ -196,9 +182,12 @@ onnxllm_status olm_download_file(olm_pull_state *st, const olm_hub_file *f, cons
     }
     sprintf(final, "%s/%s", staging_dir, f->rel);
     sprintf(part, "%s.part", final);
-    if (mkdirs_for(part) != 0) {
-        ret = olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot create folder: %s", part, strerror(errno));
-        goto done;
+    {
+        char *slash = strrchr(part, '/');
+        *slash = 0; /* part is staging_dir/rel.part: the file's folder */
+        ret = olm_mkdir_p(part, err);
+        *slash = '/';
+        if (ret) goto done;
     }
 
     st->prog.file = f->rel;

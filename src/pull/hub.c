@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/fsutil.h"
 #include "common/strbuf.h"
 
 static const onnxllm_pull_variant variants[] = {
@@ -93,26 +94,16 @@ char *olm_hub_file_url(const onnxllm_pull_params *p, const char *path) {
 
 /* ---- listing ---------------------------------------------------------------- */
 
-bool olm_hub_safe_path(const char *rel) {
-    if (!rel || !*rel || *rel == '/') return false;
-    const char *s = rel;
-    for (;;) {
-        const char *slash = strchr(s, '/');
-        size_t n = slash ? (size_t)(slash - s) : strlen(s);
-        if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')) return false;
-        for (size_t i = 0; i < n; i++)
-            if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\') return false;
-        if (!slash) return true;
-        s = slash + 1;
-    }
-}
-
 static bool is_hex(const char *s, size_t n) {
     if (strlen(s) != n) return false;
     for (size_t i = 0; i < n; i++)
         if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
     return true;
 }
+
+/* Largest file size a listing may state: 2^50 bytes (1 PiB), far above any model and
+ * far below where sums of sizes could overflow. */
+#define OLM_HUB_MAX_FILE ((int64_t)1 << 50)
 
 /* The listing of a folder of a few dozen files is a few KB; 64 MB is a sanity bound. */
 static size_t mem_write(char *d, size_t size, size_t n, void *user) {
@@ -149,22 +140,27 @@ static onnxllm_status add_page(olm_hub_listing *l, const cJSON *arr, const char 
             return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: listed file \"%s\" is outside folder \"%.*s\"", url, ps,
                             (int)(plen ? plen - 1 : 0), prefix);
         const char *rel = ps + plen;
-        if (!olm_hub_safe_path(rel))
+        if (!olm_path_is_inside(rel))
             return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: unsafe file path \"%s\" in listing", url, ps);
         const cJSON *size = cJSON_GetObjectItemCaseSensitive(e, "size");
         const cJSON *oid = cJSON_GetObjectItemCaseSensitive(e, "oid");
         const cJSON *lfs = cJSON_GetObjectItemCaseSensitive(e, "lfs");
-        if (!cJSON_IsNumber(size) || size->valuedouble < 0 || size->valuedouble > 9.0e15)
+        int64_t sz;
+        if (!olm_json_as_int(size, 0, OLM_HUB_MAX_FILE, &sz))
             return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: file \"%s\" has no valid \"size\"", url, ps);
         olm_hub_file f = {0};
-        f.size = (uint64_t)size->valuedouble;
+        f.size = (uint64_t)sz;
         if (lfs && !cJSON_IsNull(lfs)) {
             const cJSON *loid = cJSON_GetObjectItemCaseSensitive(lfs, "oid");
             const cJSON *lsize = cJSON_GetObjectItemCaseSensitive(lfs, "size");
             if (!cJSON_IsString(loid) || !is_hex(loid->valuestring, 64))
                 return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: LFS file \"%s\" has no sha256 \"lfs.oid\"", url, ps);
             memcpy(f.sha256, loid->valuestring, 65);
-            if (cJSON_IsNumber(lsize)) f.size = (uint64_t)lsize->valuedouble; /* the real size, not the pointer's */
+            if (lsize && !cJSON_IsNull(lsize)) { /* the real size, not the pointer's */
+                if (!olm_json_as_int(lsize, 0, OLM_HUB_MAX_FILE, &sz))
+                    return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: LFS file \"%s\" has no valid \"lfs.size\"", url, ps);
+                f.size = (uint64_t)sz;
+            }
         } else if (cJSON_IsString(oid) && is_hex(oid->valuestring, 40)) {
             memcpy(f.git_oid, oid->valuestring, 41);
         }
@@ -228,7 +224,7 @@ static onnxllm_status get_json(olm_http *h, const char *url, const char *what, c
             return olm_fail(err, ONNXLLM_ERR_NETWORK, "%s (gave up after %d tries)", msg, p->max_retries + 1);
         return olm_fail(err, cls == OLM_HTTP_CANCELLED ? ONNXLLM_ERR_CANCELLED : ONNXLLM_ERR_NETWORK, "%s", msg);
     }
-    onnxllm_status st = olm_parse_json(m.p ? m.p : "", m.len, url, out, err);
+    onnxllm_status st = olm_json_parse(m.p ? m.p : "", m.len, url, out, err);
     olm_sb_free(&m);
     return st;
 }

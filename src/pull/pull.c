@@ -19,6 +19,7 @@
 
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/fsutil.h"
 
 #define MANIFEST_NAME ".onnxllm-pull.json"
 #define LOCK_NAME ".onnxllm-pull.lock"
@@ -60,17 +61,6 @@ static bool valid_repo(const char *r) {
     return slashes <= 1 && r[strlen(r) - 1] != '/';
 }
 
-static int mkdir_p(char *path) {
-    for (char *s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
-        *s = 0;
-        int r = mkdir(path, 0755), e = errno;
-        *s = '/';
-        if (r != 0 && e != EEXIST) return -1;
-    }
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) return -1;
-    return 0;
-}
-
 static bool dir_is_empty(const char *path) {
     DIR *d = opendir(path);
     if (!d) return false;
@@ -94,14 +84,6 @@ static int64_t file_size_at(const char *dir, const char *rel, const char *suffix
     int64_t r = stat(p, &sb) == 0 && S_ISREG(sb.st_mode) ? (int64_t)sb.st_size : -1;
     free(p);
     return r;
-}
-
-static void fsync_dir(const char *path) {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
 }
 
 static onnxllm_status write_manifest(const char *staging, const char *folder, const char *rev_name,
@@ -192,31 +174,6 @@ static bool foreign_file(const char *dir, const char *prefix, const cJSON *manif
     }
     closedir(d);
     return hit;
-}
-
-/* rm -r of a folder we made (the old version after an update). Never follows a
- * symbolic link: a link is removed, not what it points to. */
-static void remove_tree(const char *dir) {
-    struct stat root;
-    if (lstat(dir, &root) != 0) return;
-    if (!S_ISDIR(root.st_mode)) {
-        unlink(dir);
-        return;
-    }
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char path[2048];
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            struct stat sb;
-            if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) remove_tree(path);
-            else unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
 }
 
 typedef enum out_state { OUT_ABSENT, OUT_COMPLETE, OUT_OUTDATED } out_state;
@@ -314,12 +271,11 @@ static void reuse_unchanged(const char *out, const char *staging, const olm_hub_
         char from[2048], to[2048];
         snprintf(from, sizeof from, "%s/%s", out, f->rel);
         snprintf(to, sizeof to, "%s/%s", staging, f->rel);
-        for (char *q = strchr(to + strlen(staging) + 1, '/'); q; q = strchr(q + 1, '/')) {
-            *q = 0;
-            mkdir(to, 0755);
-            *q = '/';
-        }
-        if (link(from, to) != 0) continue;
+        char *slash = strrchr(to, '/');
+        *slash = 0;
+        bool made = olm_mkdir_p(to, NULL) == ONNXLLM_OK;
+        *slash = '/';
+        if (!made || link(from, to) != 0) continue;
     }
 }
 
@@ -347,7 +303,7 @@ onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxl
         snprintf(nfolder, sizeof nfolder, "%s", f);
         size_t n = strlen(nfolder);
         while (n && nfolder[n - 1] == '/') nfolder[--n] = 0;
-        if (n && !olm_hub_safe_path(nfolder))
+        if (n && !olm_path_is_inside(nfolder))
             return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "invalid folder \"%s\"", folder);
         folder = nfolder;
     }
@@ -392,10 +348,7 @@ onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxl
         goto done;
     }
 
-    if (mkdir_p(staging) != 0) {
-        st = olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot create folder: %s", staging, strerror(errno));
-        goto done;
-    }
+    if ((st = olm_mkdir_p(staging, err)) != ONNXLLM_OK) goto done;
     /* One pull per folder at a time: a second one would write the same .part files. */
     lock_path = olm_path_join(staging, LOCK_NAME);
     lock_fd = lock_path ? open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
@@ -444,44 +397,10 @@ onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxl
     unlink(lock_path);
     close(lock_fd);
     lock_fd = -1;
-    fsync_dir(staging);
-    if (state == OUT_OUTDATED) {
-        /* Swap the complete new version with the old one in one step, then delete the
-         * old one (now at the staging path). Without RENAME_EXCHANGE (some filesystems)
-         * OUT is briefly absent, but never incomplete. */
-        if (renameat2(AT_FDCWD, staging, AT_FDCWD, out, RENAME_EXCHANGE) == 0) {
-            remove_tree(staging);
-        } else {
-            char *old = malloc(strlen(out) + sizeof ".old");
-            if (!old) {
-                st = olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
-                goto done;
-            }
-            sprintf(old, "%s.old", out);
-            remove_tree(old);
-            if (rename(out, old) != 0 || rename(staging, out) != 0) {
-                st = olm_fail(err, ONNXLLM_ERR_IO, "cannot replace %s with %s: %s", out, staging, strerror(errno));
-                free(old);
-                goto done;
-            }
-            remove_tree(old);
-            free(old);
-        }
-    } else if (rename(staging, out) != 0) {
-        /* The one step that makes OUT appear, complete (an empty OUT is replaced). */
-        st = olm_fail(err, ONNXLLM_ERR_IO, "cannot rename %s to %s: %s", staging, out, strerror(errno));
-        goto done;
-    }
-    {
-        char *slash = strrchr(out, '/');
-        if (slash && slash != out) {
-            *slash = 0;
-            fsync_dir(out);
-            *slash = '/';
-        } else {
-            fsync_dir(".");
-        }
-    }
+    olm_fsync_dir(staging);
+    /* The one step that makes OUT appear, complete: an update swaps the new version
+     * with the old one (then deletes it); an empty OUT is replaced. */
+    if ((st = olm_replace_dir(staging, out, false, err)) != ONNXLLM_OK) goto done;
     {
         char msg[ONNXLLM_ERROR_MESSAGE_MAX], sz[32];
         olm_fmt_bytes(l.total_size, sz, sizeof sz);

@@ -105,8 +105,6 @@ void olm_hub_listing_free(olm_hub_listing *l);
 char *olm_hub_tree_url(const onnxllm_pull_params *p, const char *folder);
 char *olm_hub_file_url(const onnxllm_pull_params *p, const char *path);
 
-/* True when `rel` is a safe relative path (no "..", ".", empty or absolute parts). */
-bool olm_hub_safe_path(const char *rel);
 
 /* ---- download.c ------------------------------------------------------------ */
 

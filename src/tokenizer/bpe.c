@@ -15,6 +15,7 @@
  * binary heap over a linked list — both give the same result as HF's heap. */
 #include "tokenizer/tok_internal.h"
 #include "common/error.h"
+#include "common/json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -321,9 +322,10 @@ onnxllm_status olm_bpe_load(onnxllm_tokenizer *t, const cJSON *model, const olm_
         if (!olm_strmap_init(&t->vocab, nv)) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
         int64_t maxid = -1;
         cJSON_ArrayForEach(it, vocab) {
-            if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 2147483647.0 || it->valuedouble != (double)(int64_t)it->valuedouble)
+            int64_t id64;
+            if (!olm_json_as_int(it, 0, INT32_MAX, &id64))
                 return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: model.vocab['%s']: id must be a non-negative integer", file, it->string);
-            int32_t id = (int32_t)it->valuedouble;
+            int32_t id = (int32_t)id64;
             if (!olm_strmap_put(&t->vocab, it->string, strlen(it->string), id)) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
             if (id > maxid) maxid = id;
         }

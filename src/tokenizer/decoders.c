@@ -6,6 +6,7 @@
  * decode allocates nothing once the scratch buffers have grown. */
 #include "tokenizer/tok_internal.h"
 #include "common/error.h"
+#include "common/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -268,11 +269,13 @@ onnxllm_status olm_decoder_parse(const cJSON *j, const char *file, olm_decoder *
         d->kind = DEC_STRIP;
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "content");
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "start"), *e = cJSON_GetObjectItemCaseSensitive(j, "stop");
-        if (!cJSON_IsString(c) || !c->valuestring[0] || !cJSON_IsNumber(s) || !cJSON_IsNumber(e))
-            return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: decoder Strip: needs string 'content' and numbers 'start', 'stop'", file);
+        int64_t start, stop;
+        if (!cJSON_IsString(c) || !c->valuestring[0] || !olm_json_as_int(s, 0, INT32_MAX, &start) ||
+            !olm_json_as_int(e, 0, INT32_MAX, &stop))
+            return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: decoder Strip: needs string 'content' and counts 'start', 'stop'", file);
         olm_utf8_decode((const unsigned char *)c->valuestring, strlen(c->valuestring), &d->strip_char);
-        d->start = s->valueint;
-        d->stop = e->valueint;
+        d->start = (int)start;
+        d->stop = (int)stop;
         return ONNXLLM_OK;
     }
     if (!strcmp(type, "Replace")) {

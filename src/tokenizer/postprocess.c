@@ -4,6 +4,7 @@
  * Sequence (each wraps the previous result). Pair templates are not used. */
 #include "tokenizer/tok_internal.h"
 #include "common/error.h"
+#include "common/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,10 @@ static onnxllm_status special_ids(const cJSON *specials, const char *name, const
     if (!cJSON_IsArray(arr))
         return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: post_processor TemplateProcessing: special token '%s' missing from 'special_tokens'", file, name);
     const cJSON *it;
-    cJSON_ArrayForEach(it, arr) if (!cJSON_IsNumber(it))
-        return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: post_processor: ids of '%s' must be numbers", file, name);
+    int64_t id;
+    cJSON_ArrayForEach(it, arr) if (!olm_json_as_int(it, 0, INT32_MAX, &id))
+        return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: post_processor: ids of '%s' must be integers in [0, 2^31-1]",
+                        file, name);
     *ids = arr;
     return ONNXLLM_OK;
 }
@@ -42,7 +45,9 @@ static onnxllm_status add_named(int32_t **v, size_t *n, const cJSON *specials, c
     onnxllm_status st = special_ids(specials, name, file, &arr, err);
     if (st) return st;
     cJSON_ArrayForEach(it, arr) {
-        int32_t id = (int32_t)it->valuedouble;
+        int64_t id64 = 0;
+        olm_json_as_int(it, 0, INT32_MAX, &id64); /* checked by special_ids */
+        int32_t id = (int32_t)id64;
         if (!ids_append(v, n, &id, 1, false)) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
     }
     return ONNXLLM_OK;
@@ -106,9 +111,11 @@ static onnxllm_status template_single(const cJSON *j, const char *file, olm_post
 /* BertProcessing/RobertaProcessing: {"cls": ["[CLS]", 101], "sep": ["[SEP]", 102]} */
 static onnxllm_status cls_sep(const cJSON *j, const char *file, const char *type, olm_postproc *out, onnxllm_error *err) {
     const cJSON *cls = cJSON_GetObjectItemCaseSensitive(j, "cls"), *sep = cJSON_GetObjectItemCaseSensitive(j, "sep");
-    if (!cJSON_IsArray(cls) || !cJSON_IsArray(sep) || !cJSON_IsNumber(cJSON_GetArrayItem(cls, 1)) || !cJSON_IsNumber(cJSON_GetArrayItem(sep, 1)))
-        return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: post_processor %s: 'cls' and 'sep' must be [token, id]", file, type);
-    int32_t c = (int32_t)cJSON_GetArrayItem(cls, 1)->valuedouble, s = (int32_t)cJSON_GetArrayItem(sep, 1)->valuedouble;
+    int64_t c64, s64;
+    if (!cJSON_IsArray(cls) || !cJSON_IsArray(sep) || !olm_json_as_int(cJSON_GetArrayItem(cls, 1), 0, INT32_MAX, &c64) ||
+        !olm_json_as_int(cJSON_GetArrayItem(sep, 1), 0, INT32_MAX, &s64))
+        return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: post_processor %s: 'cls' and 'sep' must be [token, id] with an id in [0, 2^31-1]", file, type);
+    int32_t c = (int32_t)c64, s = (int32_t)s64;
     if (!ids_append(&out->before, &out->nbefore, &c, 1, true) || !ids_append(&out->after, &out->nafter, &s, 1, false))
         return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
     out->present = true;

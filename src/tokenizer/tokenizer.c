@@ -265,7 +265,7 @@ onnxllm_status onnxllm_tokenizer_load_from_memory(const char *json, size_t len, 
     cJSON *root = olm_fast_read(t, json, len, &fm);
     onnxllm_status st = ONNXLLM_OK;
     if (root) st = load_json(t, root, &fm, err);
-    else if (!(st = olm_parse_json(json, len, t->name, &root, err)))
+    else if (!(st = olm_json_parse(json, len, t->name, &root, err)))
         st = load_json(t, root, NULL, err);
     olm_fast_model_free(&fm);
     cJSON_Delete(root);

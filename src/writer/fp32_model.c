@@ -56,9 +56,9 @@ static const olm_onnx_node *find_op(const olm_onnx_graph *g, const char *op) {
 }
 
 static int json_int(const cJSON *o, const char *k, int *dst) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (!cJSON_IsNumber(v)) return 0;
-    *dst = (int)v->valuedouble;
+    int64_t i;
+    if (!olm_json_as_int(cJSON_GetObjectItemCaseSensitive(o, k), -INT32_MAX, INT32_MAX, &i)) return 0;
+    *dst = (int)i;
     return 1;
 }
 
@@ -81,12 +81,16 @@ static onnxllm_status read_genai(const char *dir, olm_phi3_config *c, onnxllm_er
              json_int(dec, "num_key_value_heads", &c->num_key_value_heads) &&
              json_int(model, "vocab_size", &c->vocab_size) && json_int(model, "context_length", &c->context_length) &&
              json_int(model, "bos_token_id", &c->bos_token_id) && json_int(model, "pad_token_id", &c->pad_token_id);
+    int64_t id;
     if (ok && cJSON_IsNumber(eos)) {
         c->n_eos = 1;
-        c->eos_token_id[0] = (int)eos->valuedouble;
+        ok = olm_json_as_int(eos, 0, INT32_MAX, &id);
+        c->eos_token_id[0] = (int)id;
     } else if (ok && cJSON_IsArray(eos) && cJSON_GetArraySize(eos) >= 1 && cJSON_GetArraySize(eos) <= 8) {
-        for (const cJSON *e = eos->child; e; e = e->next) ok &= cJSON_IsNumber(e);
-        for (const cJSON *e = eos->child; e; e = e->next) c->eos_token_id[c->n_eos++] = (int)e->valuedouble;
+        for (const cJSON *e = eos->child; e && ok; e = e->next) {
+            ok = olm_json_as_int(e, 0, INT32_MAX, &id);
+            c->eos_token_id[c->n_eos++] = (int)id;
+        }
     } else {
         ok = 0;
     }
@@ -251,37 +255,7 @@ static onnxllm_status fm_get(void *ctx, const char *name, const int64_t *shape, 
 /* Reads bytes [off, off + n) of an fp32 initializer's data (inline or external). */
 static onnxllm_status read_range(const olm_fp32_model *fm, const olm_onnx_tensor *t, uint64_t off, size_t n,
                                  void *dst, onnxllm_error *err) {
-    const uint64_t total = olm_onnx_tensor_nbytes(t);
-    if (off > total || n > total - off)
-        return olm_fail(err, ONNXLLM_ERR_INTERNAL, "%s: read past the end of '%s'", fm->m->path, t->name);
-    if (!t->external) {
-        if (!t->raw || t->raw_len != total)
-            return olm_fail(err, ONNXLLM_ERR_UNSUPPORTED, "%s: '%s' is not raw data", fm->m->path, t->name);
-        memcpy(dst, t->raw + off, n);
-        return ONNXLLM_OK;
-    }
-    if (!t->location || t->location[0] == '/' || strstr(t->location, ".."))
-        return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: '%s' has a bad external location", fm->m->path, t->name);
-    if (t->length && t->length < total)
-        return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: '%s' external length too short", fm->m->path, t->name);
-    char *path = olm_path_join(fm->m->dir, t->location);
-    if (!path) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    onnxllm_status s = ONNXLLM_OK;
-    if (fd < 0) {
-        s = olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    } else {
-        uint8_t *p = dst;
-        uint64_t at = t->offset + off;
-        while (n && !s) {
-            ssize_t r = pread(fd, p, n, (off_t)at);
-            if (r <= 0) s = olm_fail(err, ONNXLLM_ERR_IO, "%s: truncated (tensor '%s')", path, t->name);
-            else p += r, at += (uint64_t)r, n -= (size_t)r;
-        }
-        close(fd);
-    }
-    free(path);
-    return s;
+    return olm_onnx_tensor_read_range(fm->m, t, off, n, dst, err);
 }
 
 /* Streamed rows of the vocabulary-sized tensors: embedding rows are contiguous; HF

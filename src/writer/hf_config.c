@@ -28,22 +28,24 @@ static int get_int(ctx *x, const cJSON *o, const char *key, int def) {
             x->st = olm_fail(x->err, ONNXLLM_ERR_FORMAT, "%s: missing \"%s\"", x->path, key);
         return def == INT_REQUIRED ? 0 : def;
     }
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) > 2147483647.0) {
+    int64_t i;
+    if (!olm_json_as_int(v, -INT32_MAX, INT32_MAX, &i)) {
         if (!x->st) x->st = olm_fail(x->err, ONNXLLM_ERR_FORMAT, "%s: \"%s\" is not an integer", x->path, key);
         return 0;
     }
-    return (int)v->valuedouble;
+    return (int)i;
 }
 
 static double get_num(ctx *x, const cJSON *o, const char *key, double def, bool *found) {
     cJSON *v = item(o, key);
     if (found) *found = v != NULL;
     if (!v) return def;
-    if (!cJSON_IsNumber(v)) {
-        if (!x->st) x->st = olm_fail(x->err, ONNXLLM_ERR_FORMAT, "%s: \"%s\" is not a number", x->path, key);
+    double d;
+    if (!olm_json_as_double(v, -1e300, 1e300, &d)) {
+        if (!x->st) x->st = olm_fail(x->err, ONNXLLM_ERR_FORMAT, "%s: \"%s\" is not a finite number", x->path, key);
         return def;
     }
-    return v->valuedouble;
+    return d;
 }
 
 static int get_factors(ctx *x, const cJSON *rs, const char *key, float *dst) {
@@ -62,11 +64,12 @@ static int get_factors(ctx *x, const cJSON *rs, const char *key, float *dst) {
     }
     int i = 0;
     for (cJSON *e = a->child; e; e = e->next, i++) {
-        if (!cJSON_IsNumber(e)) {
+        double d;
+        if (!olm_json_as_double(e, -3.4e38, 3.4e38, &d)) {
             if (!x->st) x->st = olm_fail(x->err, ONNXLLM_ERR_FORMAT, "%s: \"%s\" holds a non-number", x->path, key);
             return 0;
         }
-        dst[i] = (float)e->valuedouble;
+        dst[i] = (float)d;
     }
     return n;
 }
@@ -88,11 +91,12 @@ static bool get_eos(ctx *x, const cJSON *o, olm_phi3_config *c) {
     }
     c->n_eos = 0;
     for (cJSON *e = v->child; e; e = e->next) {
-        if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble)) {
+        int64_t id;
+        if (!olm_json_as_int(e, 0, INT32_MAX, &id)) {
             if (!x->st) x->st = olm_fail(x->err, ONNXLLM_ERR_FORMAT, "%s: \"eos_token_id\" holds a non-integer", x->path);
             return false;
         }
-        c->eos_token_id[c->n_eos++] = (int)e->valuedouble;
+        c->eos_token_id[c->n_eos++] = (int)id;
     }
     return true;
 }

@@ -22,6 +22,7 @@
 #include "writer/rope.h"
 #include "onnx/writer.h"
 #include "common/error.h"
+#include "common/fsutil.h"
 #include "common/fileio.h"
 
 #include <errno.h>
@@ -642,29 +643,6 @@ static void io_values(wctx *x) {
 
 /* ---------------------------------------------------------------- folder */
 
-static onnxllm_status mkdir_p(const char *dir, onnxllm_error *err) {
-    char *p = strdup(dir);
-    if (!p) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
-    for (char *s = p + 1;; s++) {
-        if (*s == '/' || *s == 0) {
-            char c = *s;
-            *s = 0;
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                onnxllm_status st = olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot create directory: %s", p, strerror(errno));
-                free(p);
-                return st;
-            }
-            *s = c;
-            if (!c) break;
-        }
-    }
-    free(p);
-    struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return olm_fail(err, ONNXLLM_ERR_IO, "%s: not a directory", dir);
-    return ONNXLLM_OK;
-}
-
 static onnxllm_status copy_file(const char *src, const char *dst, onnxllm_error *err) {
     char *buf;
     size_t len;
@@ -723,7 +701,7 @@ onnxllm_status olm_phi3_write(const olm_phi3_config *c, const olm_weight_source 
                         x.I, x.Nq * x.D, OLM_Q4_BLOCK);
     if (o->ep == OLM_EP_CUDA && !x.int4)
         return olm_fail(err, ONNXLLM_ERR_UNSUPPORTED, "the CUDA layout is int4 only (fp32 is a CPU layout)");
-    if ((st = mkdir_p(out_dir, err))) return st;
+    if ((st = olm_mkdir_p(out_dir, err))) return st;
     olm_onnx_gb_init(&x.g, "main_graph");
     if ((st = olm_onnx_data_open(&x.d, out_dir, "model.onnx.data", err))) {
         olm_onnx_gb_free(&x.g);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "common/fp16.h" /* olm_f32_to_f16 / olm_f16_to_f32 */
 
 #define OLM_Q4_BLOCK 32
 
@@ -25,8 +26,5 @@ void olm_q4_quantize(const float *W, int64_t N, int64_t K, uint8_t *packed, floa
 void olm_q4_dequantize(const uint8_t *packed, const float *scales_f32, const uint16_t *scales_f16,
                        int64_t N, int64_t K, float *W);
 
-/* IEEE half conversions, round-to-nearest-even (as numpy / ORT's MLFloat16). */
-uint16_t olm_f32_to_f16(float f);
-float olm_f16_to_f32(uint16_t h);
 
 #endif

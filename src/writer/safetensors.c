@@ -3,6 +3,7 @@
 #include "writer/quant4.h"
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/untrusted.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,7 +73,7 @@ static onnxllm_status parse_header(olm_safetensors *st, st_file *f, onnxllm_erro
         return olm_fail(err, ONNXLLM_ERR_FORMAT,
                         "%s: truncated safetensors file (header length %llu but only %zu bytes follow)", f->path,
                         (unsigned long long)n, f->size - 8);
-    onnxllm_status s = olm_parse_json((const char *)f->map + 8, (size_t)n, f->path, &f->header, err);
+    onnxllm_status s = olm_json_parse((const char *)f->map + 8, (size_t)n, f->path, &f->header, err);
     if (s) return olm_wrap(err, s, "safetensors header");
     if (!cJSON_IsObject(f->header))
         return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: safetensors header is not a JSON object", f->path);
@@ -103,33 +104,29 @@ static onnxllm_status parse_header(olm_safetensors *st, st_file *f, onnxllm_erro
         if (t->rank > OLM_ST_MAX_RANK)
             return olm_fail(err, ONNXLLM_ERR_UNSUPPORTED, "%s: tensor '%s': rank %d (at most %d supported)", f->path,
                             name, t->rank, OLM_ST_MAX_RANK);
-        double elems = 1;
-        for (int i = 0; i < t->rank; i++) {
-            cJSON *d = cJSON_GetArrayItem(sh, i);
-            if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > 1e15 ||
-                d->valuedouble != (double)(int64_t)d->valuedouble)
+        for (int i = 0; i < t->rank; i++)
+            if (!olm_json_as_int(cJSON_GetArrayItem(sh, i), 0, INT64_MAX, &t->shape[i]))
                 return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: tensor '%s': bad shape entry", f->path, name);
-            t->shape[i] = (int64_t)d->valuedouble;
-            elems *= d->valuedouble;
-        }
-        double b = cJSON_GetArrayItem(off, 0)->valuedouble, en = cJSON_GetArrayItem(off, 1)->valuedouble;
-        if (!cJSON_IsNumber(cJSON_GetArrayItem(off, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(off, 1)) || b < 0 ||
-            en < b || b != (double)(uint64_t)b || en != (double)(uint64_t)en)
+        int64_t b, en, elems, need;
+        if (!olm_json_as_int(cJSON_GetArrayItem(off, 0), 0, INT64_MAX, &b) ||
+            !olm_json_as_int(cJSON_GetArrayItem(off, 1), 0, INT64_MAX, &en) || en < b)
             return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: tensor '%s': bad data_offsets", f->path, name);
-        if (en > (double)dsize)
+        if ((uint64_t)en > dsize)
             return olm_fail(err, ONNXLLM_ERR_FORMAT,
-                            "%s: truncated safetensors file: tensor '%s' ends at data byte %.0f but the data area "
+                            "%s: truncated safetensors file: tensor '%s' ends at data byte %lld but the data area "
                             "has %zu bytes",
-                            f->path, name, en, dsize);
-        t->data = data + (size_t)b;
+                            f->path, name, (long long)en, dsize);
+        t->data = data + b;
         t->nbytes = (size_t)(en - b);
         size_t es = dtype_size(t->dtype);
-        if (es && (double)t->nbytes != elems * (double)es) {
-            char sbuf[160];
+        bool fits = olm_dims_product(t->shape, t->rank, 0, &elems) && olm_mul_i64(elems, (int64_t)es, &need);
+        if (es && (!fits || (uint64_t)need != t->nbytes)) {
+            char sbuf[160], nbuf[32] = "more than 2^63";
             fmt_shape(sbuf, sizeof sbuf, t->shape, t->rank);
+            if (fits) snprintf(nbuf, sizeof nbuf, "%lld", (long long)need);
             return olm_fail(err, ONNXLLM_ERR_FORMAT,
-                            "%s: tensor '%s': data_offsets span %zu bytes but %s %s needs %.0f", f->path, name,
-                            t->nbytes, t->dtype, sbuf, elems * (double)es);
+                            "%s: tensor '%s': data_offsets span %zu bytes but %s %s needs %s", f->path, name,
+                            t->nbytes, t->dtype, sbuf, nbuf);
         }
         st->nt++;
     }
@@ -221,7 +218,7 @@ static onnxllm_status open_index(olm_safetensors *st, const char *dir, const cha
     }
     /* open each distinct shard once, in order of first mention */
     for (cJSON *e = wm->child; e && !s; e = e->next) {
-        if (!cJSON_IsString(e) || strchr(e->valuestring, '/') || !strcmp(e->valuestring, "..")) {
+        if (!cJSON_IsString(e) || strchr(e->valuestring, '/') || !olm_path_is_inside(e->valuestring)) {
             s = olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: weight_map entry '%s' is not a file name in the folder",
                          index_path, e->string);
             break;
@@ -310,11 +307,7 @@ static onnxllm_status olm_st_convert(const olm_st_tensor *t, float *dst, onnxllm
     if (!strcmp(t->dtype, "F32")) {
         memcpy(dst, p, t->nbytes);
     } else if (!strcmp(t->dtype, "BF16")) {
-        /* bf16 is the top half of an fp32: widening is exact */
-        for (size_t i = 0; i < t->nbytes / 2; i++) {
-            uint32_t u = (uint32_t)(p[2 * i] | p[2 * i + 1] << 8) << 16;
-            memcpy(&dst[i], &u, 4);
-        }
+        for (size_t i = 0; i < t->nbytes / 2; i++) dst[i] = olm_bf16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
     } else if (!strcmp(t->dtype, "F16")) {
         for (size_t i = 0; i < t->nbytes / 2; i++) dst[i] = olm_f16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
     } else {

@@ -118,7 +118,7 @@ TEST(bad_fields_are_named) {
     bad_case("\"pad_token_id\": 0", "\"pad_token_id\": 9999", ONNXLLM_ERR_FORMAT, "model.pad_token_id");
     bad_case("\"head_size\": 16, ", "", ONNXLLM_ERR_FORMAT, "model.decoder.head_size: missing");
     bad_case("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 0", ONNXLLM_ERR_FORMAT,
-             "model.decoder.num_hidden_layers: must be an integer >= 1");
+             "model.decoder.num_hidden_layers: must be an integer in [1, 4096]");
     bad_case("\"num_key_value_heads\": 2", "\"num_key_value_heads\": 3", ONNXLLM_ERR_FORMAT,
              "num_key_value_heads: must divide");
     bad_case("\"filename\": \"model.onnx\", ", "", ONNXLLM_ERR_FORMAT, "model.decoder.filename: missing");

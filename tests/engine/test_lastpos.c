@@ -146,7 +146,7 @@ static bool write_identity_model(const char *src_dir, const char *dst_dir) {
     free(path);
     if (!ok) return false;
     olm_pb_buf model = {0}, graph = {0};
-    olm_pb_reader r = {(const uint8_t *)buf, (const uint8_t *)buf + len, false};
+    olm_pb_reader r = olm_pb_reader_init((const uint8_t *)buf, len);
     olm_pb_field f;
     const uint8_t *start = r.p;
     for (; olm_pb_next(&r, &f); start = r.p) {

@@ -271,7 +271,7 @@ static void compare_genai(const char *fixture, olm_target_ep ep) {
     snprintf(path, sizeof path, "%s/%s.genai_config.json", FIXTURES, fixture);
     cJSON *ours = NULL, *theirs = NULL;
     onnxllm_error e = {0};
-    CHECK_EQ_INT(olm_parse_json(text, strlen(text), "ours", &ours, &e), ONNXLLM_OK);
+    CHECK_EQ_INT(olm_json_parse(text, strlen(text), "ours", &ours, &e), ONNXLLM_OK);
     CHECK_EQ_INT(olm_load_json_file(path, &theirs, &e), ONNXLLM_OK);
     /* same fields and values (cJSON_Compare ignores key order and number spelling) */
     CHECK(cJSON_Compare(ours, theirs, true));

@@ -19,7 +19,7 @@ TEST(varint_roundtrip) {
     olm_pb_buf b = {0};
     uint64_t vals[] = {0, 1, 127, 128, 300, 1ull << 35, (uint64_t)-1};
     for (int i = 0; i < 7; i++) olm_pb_int(&b, i + 1, (int64_t)vals[i]);
-    olm_pb_reader r = {b.p, b.p + b.len, false};
+    olm_pb_reader r = olm_pb_reader_init(b.p, b.len);
     olm_pb_field f;
     int k = 0;
     while (olm_pb_next(&r, &f)) {
@@ -33,7 +33,7 @@ TEST(varint_roundtrip) {
     CHECK_EQ_INT(olm_pb_varint_size((uint64_t)-1), 10);
     olm_pb_free(&b);
     const uint8_t trunc[] = {0x0a, 0x05, 'a'}; /* length 5, only 1 byte */
-    olm_pb_reader t = {trunc, trunc + 3, false};
+    olm_pb_reader t = olm_pb_reader_init(trunc, 3);
     CHECK(!olm_pb_next(&t, &f));
     CHECK(t.bad);
 }

@@ -81,7 +81,7 @@ int cmd_apply_template(int argc, char **argv) {
         if (n == 0) break;
     }
     input[len] = 0;
-    if (olm_parse_json(input, len, "stdin", &req, &err)) {
+    if (olm_json_parse(input, len, "stdin", &req, &err)) {
         rc = cli_usage_error("apply-template", "%s", err.message);
         goto done;
     }

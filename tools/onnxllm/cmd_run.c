@@ -112,7 +112,7 @@ int cmd_run(int argc, char **argv) {
     if (tools_path) {
         size_t len;
         cJSON *probe = NULL;
-        if (olm_read_file(tools_path, &tools, &len, &err) || olm_parse_json(tools, len, tools_path, &probe, &err)) {
+        if (olm_read_file(tools_path, &tools, &len, &err) || olm_json_parse(tools, len, tools_path, &probe, &err)) {
             rc = cli_usage_error("run", "--tools: %s", err.message);
             goto done;
         }

@@ -8,6 +8,7 @@
  *       raw text (STR or all of stdin) → one JSON array
  * A bad line stops with "line N: ..." on stderr and exit 1. */
 #include "cli.h"
+#include "common/json.h"
 
 #include <getopt.h>
 #include <stdint.h>
@@ -136,7 +137,8 @@ static int decode_line(const onnxllm_tokenizer *tok, const char *line, size_t li
     ids->len = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, j) {
-        if (!cJSON_IsNumber(it) || it->valuedouble != (double)(int64_t)it->valuedouble || it->valuedouble < INT32_MIN || it->valuedouble > INT32_MAX) {
+        int64_t id;
+        if (!olm_json_as_int(it, INT32_MIN, INT32_MAX, &id)) {
             cJSON_Delete(j);
             fprintf(stderr, "onnxllm %s: stdin line %zu: token ids must be integers\n", CMD, lineno);
             return CLI_FAIL;
@@ -148,7 +150,7 @@ static int decode_line(const onnxllm_tokenizer *tok, const char *line, size_t li
             ids->ids = p;
             ids->cap = nc;
         }
-        ids->ids[ids->len++] = (int32_t)it->valuedouble;
+        ids->ids[ids->len++] = (int32_t)id;
     }
     cJSON_Delete(j);
     onnxllm_error err = {0};
