@@ -78,7 +78,8 @@ typedef enum onnxllm_status {
     ONNXLLM_ERR_NETWORK = 8,          /* download failed / host unreachable */
     ONNXLLM_ERR_CHECKSUM = 9,         /* sha256 mismatch */
     ONNXLLM_ERR_MISMATCH = 10,        /* model graph does not match its config */
-    ONNXLLM_ERR_INTERNAL = 11
+    ONNXLLM_ERR_INTERNAL = 11,
+    ONNXLLM_ERR_OVERLOADED = 12       /* a queue is full: retry later (HTTP 429 / 529) */
 } onnxllm_status;
 
 #define ONNXLLM_ERROR_MESSAGE_MAX 512
@@ -413,6 +414,136 @@ typedef struct onnxllm_generate_result {
 onnxllm_status onnxllm_generate(onnxllm_sequence *s, const onnxllm_sampler_params *sp,
                                 int max_new_tokens, onnxllm_token_cb on_token, void *user,
                                 onnxllm_generate_result *result, onnxllm_error *err);
+
+/* ============================================================================
+ * Scheduler: many requests sharing one model          — src/scheduler/
+ * ==========================================================================*/
+/*
+ * A scheduler runs requests (prompt ids in, generated ids out) on one model with
+ * one thread of its own that owns every ONNX Runtime run:
+ *  - n_slots sequences live at once, each in a slot of one KV slab (lazily resident:
+ *    only positions in use count towards RSS);
+ *  - continuous batching: every step, the next token of every running request goes
+ *    through one ORT run (rows with their own lengths); requests join and leave
+ *    between steps;
+ *  - chunked prefill: long prompts are computed prefill_chunk tokens at a time,
+ *    between the decode steps of the running requests;
+ *  - prefix cache: a request reuses the longest prefix it shares with any slot —
+ *    its KV in place (an idle slot) or copied (from a busy or kept slot) — and idle
+ *    slots keep their KV until evicted (LRU) under kv_budget_bytes; with cache_dir,
+ *    evicted and left-over idle slots are written to disk and loaded back when a
+ *    later request (or a later process) shares their prefix;
+ *  - admission: a request that cannot fit (prompt + max_new_tokens > max_length) is
+ *    refused at submit; when every slot is busy, requests wait in a FIFO queue of
+ *    max_queue; past it submit fails with ONNXLLM_ERR_OVERLOADED. Running requests
+ *    are never aborted to make room.
+ * Tokens are what the engine produces for the same request alone (greedy: the
+ * same ids; batched rows are computed independently — see docs/scheduler.md for
+ * when their logits are bit-identical), and a reused prefix never changes them
+ * (no reuse across the LongRoPE table switch).
+ * Thread safety: every function below may be called from any thread, except that
+ * request callbacks run on the scheduler's thread and must not call
+ * onnxllm_request_wait() or onnxllm_request_free() on their own request.
+ */
+typedef struct onnxllm_scheduler onnxllm_scheduler;
+typedef struct onnxllm_request onnxllm_request;
+
+typedef struct onnxllm_scheduler_params {
+    int n_slots;                  /* sequences held at once (running + cached); default 4 */
+    int max_queue;                /* requests waiting for a slot; default 64 (0 = none wait) */
+    int prefill_chunk;            /* prompt tokens per prefill run while others decode;
+                                     0 = default (docs/scheduler.md says how it was chosen) */
+    uint64_t kv_budget_bytes;     /* resident KV of all slots; 0 = half of MemAvailable at
+                                     create, at most what n_slots full slots need */
+    int min_reuse;                /* shortest shared prefix worth copying between slots;
+                                     default 16 tokens (in-place reuse has no minimum) */
+    const char *cache_dir;        /* persistent prefix cache folder (created); NULL = off */
+    uint64_t cache_dir_max_bytes; /* cache_dir size bound, oldest files removed; default 8 GiB */
+} onnxllm_scheduler_params;
+
+onnxllm_scheduler_params onnxllm_scheduler_default_params(void);
+
+/* Creates the slab (address space only) and starts the scheduler thread. The model
+ * must outlive the scheduler. Errors: INVALID_ARGUMENT (params), UNSUPPORTED (a
+ * model the scheduler cannot batch is still served, one row per run — never an
+ * error), OUT_OF_MEMORY, IO (cache_dir not creatable). */
+onnxllm_status onnxllm_scheduler_create(onnxllm_model *m, const onnxllm_scheduler_params *p,
+                                        onnxllm_scheduler **out, onnxllm_error *err);
+/* Cancels every request (their on_done runs with ONNXLLM_STOP_CANCELLED), writes
+ * idle slots to cache_dir when set, stops the thread and frees everything. Request
+ * handles not yet freed stay valid for onnxllm_request_wait/_free. */
+void onnxllm_scheduler_free(onnxllm_scheduler *s);
+
+typedef struct onnxllm_request_result {
+    onnxllm_status status;        /* ONNXLLM_OK, or why the request failed */
+    onnxllm_error error;          /* the message when status != OK */
+    onnxllm_stop_reason stop;
+    int n_prompt;                 /* prompt tokens */
+    int n_cached;                 /* of which served from the prefix cache (not computed) */
+    int n_generated;              /* tokens passed to on_token */
+    double queue_ms;              /* submit -> a slot was given */
+    double ttft_ms;               /* submit -> first token */
+    double prefill_ms;            /* slot given -> first token */
+    double decode_ms;             /* first -> last token */
+    double total_ms;              /* submit -> done */
+} onnxllm_request_result;
+
+typedef struct onnxllm_request_params {
+    const int32_t *prompt;        /* copied at submit */
+    size_t n_prompt;              /* >= 1 */
+    onnxllm_sampler_params sampler;
+    int max_new_tokens;           /* > 0; prompt + max_new_tokens must fit max_length */
+    /* Called on the scheduler thread (keep them short; may be NULL). on_token sees
+     * every generated id (eos included); returning false stops the request
+     * (ONNXLLM_STOP_CALLBACK). on_progress reports prompt computation after each
+     * prefill run (n_done of n_prompt, cached tokens included). on_done is called
+     * exactly once, last, also for cancelled and failed requests. */
+    bool (*on_token)(int32_t token, void *user);
+    void (*on_progress)(int n_done, int n_prompt, void *user);
+    void (*on_done)(const onnxllm_request_result *r, void *user);
+    void *user;
+} onnxllm_request_params;
+
+/* Greedy sampling, max_new_tokens 256, no callbacks. */
+onnxllm_request_params onnxllm_request_default_params(void);
+
+/* Queues a request; *out is set before any of its callbacks can run. Errors (before
+ * any work, nothing queued, *out NULL): INVALID_ARGUMENT
+ * (empty prompt, an id outside the vocabulary, prompt + max_new_tokens over
+ * max_length — the message gives the numbers), OVERLOADED (max_queue requests
+ * already wait; retry later), CANCELLED (the scheduler is shutting down). */
+onnxllm_status onnxllm_scheduler_submit(onnxllm_scheduler *s, const onnxllm_request_params *p,
+                                        onnxllm_request **out, onnxllm_error *err);
+/* Asks the request to stop (from any thread, callbacks included): a waiting request leaves
+ * the queue, a running one frees its slot at the next step (an ORT run computing
+ * its prompt is terminated). Its on_done reports ONNXLLM_STOP_CANCELLED. */
+void onnxllm_request_cancel(onnxllm_request *r);
+/* Blocks until the request is done; copies its result. */
+void onnxllm_request_wait(onnxllm_request *r, onnxllm_request_result *out);
+/* Cancels the request if it is not done, waits until the scheduler thread has let
+ * go of it (no callback runs after this returns) and frees the handle. */
+void onnxllm_request_free(onnxllm_request *r);
+
+typedef struct onnxllm_scheduler_stats {
+    int n_slots, running, waiting, cached; /* cached: idle slots holding a prefix */
+    uint64_t kv_bytes, kv_budget_bytes;    /* resident KV (positions held) and the budget */
+    uint64_t prefix_queries, prefix_hits;  /* prompt tokens looked up / served from the cache */
+    uint64_t prompt_tokens, generation_tokens, requests_finished, requests_refused;
+    uint64_t disk_writes, disk_loads;      /* cache_dir entries written / loaded */
+} onnxllm_scheduler_stats;
+void onnxllm_scheduler_get_stats(onnxllm_scheduler *s, onnxllm_scheduler_stats *out);
+
+/* Appends the Prometheus text exposition of the scheduler's metrics, with vLLM's
+ * names (vllm:num_requests_running, vllm:num_requests_waiting,
+ * vllm:kv_cache_usage_perc, vllm:prefix_cache_queries, vllm:prefix_cache_hits,
+ * vllm:prompt_tokens_total, vllm:generation_tokens_total,
+ * vllm:request_success_total, histograms vllm:time_to_first_token_seconds,
+ * vllm:inter_token_latency_seconds, vllm:e2e_request_latency_seconds,
+ * vllm:request_queue_time_seconds, vllm:request_prompt_tokens,
+ * vllm:request_generation_tokens, and vllm:cache_config_info) labelled
+ * model_name="<model_name>". */
+onnxllm_status onnxllm_scheduler_metrics(onnxllm_scheduler *s, const char *model_name, onnxllm_string *out,
+                                         onnxllm_error *err);
 
 /* ============================================================================
  * Chat: templates, tool calls, stop strings           — src/chat/

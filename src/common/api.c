@@ -24,6 +24,7 @@ const char *onnxllm_status_name(onnxllm_status s) {
     case ONNXLLM_ERR_CHECKSUM: return "ONNXLLM_ERR_CHECKSUM";
     case ONNXLLM_ERR_MISMATCH: return "ONNXLLM_ERR_MISMATCH";
     case ONNXLLM_ERR_INTERNAL: return "ONNXLLM_ERR_INTERNAL";
+    case ONNXLLM_ERR_OVERLOADED: return "ONNXLLM_ERR_OVERLOADED";
     }
     return "ONNXLLM_ERR_UNKNOWN";
 }

@@ -43,6 +43,8 @@ struct onnxllm_model {
     int max_length;
     bool shared_kv;
     int rope_threshold;           /* genai's Phi-3 LongRoPE rewind length (0 = none) */
+    int64_t rope_switch;          /* runs of width > this use the long rotary table (graph's
+                                     If(Greater(total, C))); 0 = one table; -1 = unknown */
     bool last_logits_only;        /* graph edited: logits are [1, min(S, 2), V] (graph_edit.c) */
 };
 
@@ -80,6 +82,10 @@ typedef struct olm_kvcache {
 } olm_kvcache;
 
 onnxllm_status olm_kvcache_init(onnxllm_model *m, olm_kvcache *kv, onnxllm_error *err);
+/* Shared-mode KV over slot `slot` of a scheduler slab (batch.h); block stays NULL. */
+struct olm_slab;
+onnxllm_status olm_kvcache_init_slab(onnxllm_model *m, olm_kvcache *kv, struct olm_slab *sl, int slot,
+                                     onnxllm_error *err);
 void olm_kvcache_free(onnxllm_model *m, olm_kvcache *kv);
 /* Binds past (and, shared, present) names; fallback mode binds present to CPU memory. */
 onnxllm_status olm_kvcache_bind(onnxllm_model *m, olm_kvcache *kv, OrtIoBinding *b, onnxllm_error *err);

@@ -405,3 +405,88 @@ onnxllm_status olm_graph_last_logits(const uint8_t *model, size_t len, const cha
     *out_len = m.len;
     return ONNXLLM_OK;
 }
+
+/* ---- the rotary table switch ---- */
+
+/* The int64 scalar held by a TensorProto (int64_data or 8 bytes of raw_data). */
+static bool tensor_i64(const olm_pb_field *tf, int64_t *v) {
+    olm_pb_reader t = olm_pb_sub(tf);
+    olm_pb_field f;
+    bool found = false, is_i64 = false;
+    while (olm_pb_next(&t, &f)) {
+        if (f.num == T_DTYPE && f.wire == OLM_PB_VARINT) is_i64 = f.v == ONNX_INT64;
+        if (f.num == 7 /* int64_data */) {
+            int64_t *d = NULL;
+            int n = 0;
+            if (olm_pb_append_ints(&f, &d, &n) && n == 1) {
+                *v = d[0];
+                found = true;
+            }
+            free(d);
+        }
+        if (f.num == T_RAW && f.wire == OLM_PB_LEN && f.len == 8) {
+            uint64_t u = 0;
+            for (int i = 7; i >= 0; i--) u = u << 8 | f.data[i];
+            *v = (int64_t)u;
+            found = true;
+        }
+    }
+    return found && is_i64 && !t.bad;
+}
+
+/* The int64 scalar named value: an initializer, or the output of a Constant node. */
+static bool const_i64_value(sv_t graph, sv_t value, int64_t *v) {
+    olm_pb_reader r = {graph.p, graph.p + graph.n, false};
+    olm_pb_field f;
+    while (olm_pb_next(&r, &f)) {
+        if (f.wire != OLM_PB_LEN) continue;
+        if (f.num == GRAPH_INIT) {
+            olm_pb_reader t = olm_pb_sub(&f);
+            olm_pb_field tf;
+            while (olm_pb_next(&t, &tf))
+                if (tf.num == T_NAME && tf.wire == OLM_PB_LEN && sv_eq(sv_of(&tf), value)) return tensor_i64(&f, v);
+        } else if (f.num == GRAPH_NODE) {
+            node_t n;
+            if (!parse_node(&f, value, &n) || !n.produces || !sv_is(n.op, "Constant")) continue;
+            olm_pb_reader nr = olm_pb_sub(&f);
+            olm_pb_field nf;
+            while (olm_pb_next(&nr, &nf)) {
+                if (nf.num != 5 /* attribute */ || nf.wire != OLM_PB_LEN) continue;
+                olm_pb_reader ar = olm_pb_sub(&nf);
+                olm_pb_field af;
+                while (olm_pb_next(&ar, &af))
+                    if (af.num == 5 /* AttributeProto.t */ && af.wire == OLM_PB_LEN) return tensor_i64(&af, v);
+            }
+            return false;
+        }
+    }
+    return false;
+}
+
+int olm_graph_rope_switch(const uint8_t *model, size_t len, int64_t *width) {
+    *width = 0;
+    sv_t graph = {NULL, 0};
+    olm_pb_reader r = {model, model + len, false};
+    olm_pb_field f;
+    while (olm_pb_next(&r, &f))
+        if (f.num == MODEL_GRAPH && f.wire == OLM_PB_LEN && !graph.p) graph = sv_of(&f);
+    if (r.bad || !graph.p) return -1;
+    int found = 0;
+    olm_pb_reader gr = {graph.p, graph.p + graph.n, false};
+    while (olm_pb_next(&gr, &f)) {
+        if (f.num != GRAPH_NODE || f.wire != OLM_PB_LEN) continue;
+        node_t n;
+        if (!parse_node(&f, (sv_t){NULL, 0}, &n)) return -1;
+        if (!sv_is(n.op, "If")) continue;
+        /* cond = Greater(total_length, C) */
+        int idx, uses;
+        node_t g;
+        int64_t c;
+        if (found || n.n_in < 1 || !find_producer(graph, n.in[0], &idx, &g, &uses) || idx < 0 ||
+            !sv_is(g.op, "Greater") || g.n_in != 2 || !const_i64_value(graph, g.in[1], &c) || c < 0)
+            return -1;
+        *width = c;
+        found = 1;
+    }
+    return gr.bad ? -1 : found;
+}

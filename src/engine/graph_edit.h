@@ -23,4 +23,11 @@
 onnxllm_status olm_graph_last_logits(const uint8_t *model, size_t len, const char *logits, uint8_t **out,
                                      size_t *out_len, char *why, size_t why_cap, onnxllm_error *err);
 
+/* The width (mask length) above which the graph switches rotary tables: LongRoPE
+ * models choose cos/sin caches with If(Greater(total_sequence_length, C)), so a run
+ * of width w uses the long table iff w > C. Returns 1 with *width = C, 0 when the
+ * graph has no If node (one table), -1 when an If exists that is not of that form
+ * (the switch is unknown: runs of different widths must not be mixed). */
+int olm_graph_rope_switch(const uint8_t *model, size_t len, int64_t *width);
+
 #endif

@@ -13,7 +13,7 @@
  *
  * Layout note for batching: the tensors carry a batch dimension of 1; a future
  * batched decoder can allocate [B, ...] blocks and give each sequence a row. */
-#include "engine/engine.h"
+#include "engine/batch.h"
 #include "common/error.h"
 
 #include <stdlib.h>
@@ -178,5 +178,30 @@ onnxllm_status olm_kvcache_truncate(onnxllm_model *m, olm_kvcache *kv, int64_t n
             *slot = nv;
         }
     kv->len = n;
+    return ONNXLLM_OK;
+}
+
+onnxllm_status olm_kvcache_init_slab(onnxllm_model *m, olm_kvcache *kv, olm_slab *sl, int slot, onnxllm_error *err) {
+    const OrtApi *api = m->api;
+    memset(kv, 0, sizeof *kv);
+    kv->n_layers = sl->n_layers;
+    kv->shared = true;
+    kv->elem = sl->elem;
+    kv->nkv = sl->nkv;
+    kv->head = sl->head;
+    kv->cap = sl->cap;
+    kv->k = calloc((size_t)kv->n_layers, sizeof *kv->k);
+    kv->v = calloc((size_t)kv->n_layers, sizeof *kv->v);
+    if (!kv->k || !kv->v) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "KV cache: out of memory");
+    int64_t shape[4] = {1, kv->nkv, kv->cap, kv->head};
+    for (int i = 0; i < kv->n_layers; i++)
+        for (int j = 0; j < 2; j++) {
+            onnxllm_status st = olm_ort_status(
+                api,
+                api->CreateTensorWithDataAsOrtValue(m->cpu_mem, olm_slab_region(sl, i, j, slot), sl->region, shape, 4,
+                                                    m->io.kv_type, j ? &kv->v[i] : &kv->k[i]),
+                ONNXLLM_ERR_RUNTIME, err, "KV cache tensor");
+            if (st) return st;
+        }
     return ONNXLLM_OK;
 }

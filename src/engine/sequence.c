@@ -11,7 +11,7 @@
  * allocated at creation (1 row, or 2 rows for an edited prompt run), so the
  * per-token path allocates nothing of ours; a longer run of an unedited graph lets
  * ORT allocate [1, S, V] and copies the last row out. */
-#include "engine/engine.h"
+#include "engine/batch.h"
 #include "common/error.h"
 #include "common/fp16.h"
 
@@ -26,7 +26,8 @@ static void release_values(const OrtApi *api, OrtValue **v, size_t n) {
 static onnxllm_status int_tensor(onnxllm_model *m, void *buf, size_t n, ONNXTensorElementDataType t, OrtValue **out,
                                  onnxllm_error *err);
 
-onnxllm_status onnxllm_sequence_create(onnxllm_model *m, onnxllm_sequence **out, onnxllm_error *err) {
+static onnxllm_status sequence_create(onnxllm_model *m, olm_slab *sl, int slot, onnxllm_sequence **out,
+                                      onnxllm_error *err) {
     *out = NULL;
     const OrtApi *api = m->api;
     onnxllm_sequence *s = calloc(1, sizeof *s);
@@ -74,13 +75,35 @@ onnxllm_status onnxllm_sequence_create(onnxllm_model *m, onnxllm_sequence **out,
         goto fail;
     if ((st = olm_ort_status(api, api->CreateRunOptions(&s->run_opts), ONNXLLM_ERR_RUNTIME, err, "run options")))
         goto fail;
-    if ((st = olm_kvcache_init(m, &s->kv, err))) goto fail;
+    if ((st = sl ? olm_kvcache_init_slab(m, &s->kv, sl, slot, err) : olm_kvcache_init(m, &s->kv, err))) goto fail;
     if (s->kv.shared && (st = olm_kvcache_bind(m, &s->kv, s->bind, err))) goto fail;
     *out = s;
     return ONNXLLM_OK;
 fail:
     onnxllm_sequence_free(s);
     return st;
+}
+
+onnxllm_status onnxllm_sequence_create(onnxllm_model *m, onnxllm_sequence **out, onnxllm_error *err) {
+    return sequence_create(m, NULL, 0, out, err);
+}
+
+onnxllm_status olm_sequence_create_in_slab(onnxllm_model *m, olm_slab *sl, int slot, onnxllm_sequence **out,
+                                           onnxllm_error *err) {
+    return sequence_create(m, sl, slot, out, err);
+}
+
+void olm_sequence_keep(onnxllm_sequence *s, size_t n) {
+    if (n >= s->n_tokens) return;
+    s->n_tokens = n;
+    if (s->n_computed > n) s->n_computed = n;
+    s->logits_valid = false;
+    if (s->n_computed == 0) s->cache_long = false;
+}
+
+void olm_sequence_push(onnxllm_sequence *s, int32_t token) {
+    s->tokens[s->n_tokens++] = token;
+    s->logits_valid = false;
 }
 
 void onnxllm_sequence_free(onnxllm_sequence *s) {

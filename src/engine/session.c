@@ -133,19 +133,26 @@ static onnxllm_status append_cuda(onnxllm_model *m, OrtSessionOptions *so, const
     return st;
 }
 
-/* Unless the caller wants every position's logits: model.onnx edited in memory so
- * lm_head runs on the last position only (graph_edit.c). ORT then loads from the
+/* Reads model.onnx once: the rotary switch width, and — unless the caller wants
+ * every position's logits — the graph edited in memory so lm_head runs on the
+ * last positions only (graph_edit.c). ORT then loads from the
  * bytes, so it is told where the external weights live (they are still mapped from
  * model.onnx.data, never read here). *out stays NULL when the graph does not fit
  * the edit: the file is loaded as is and logits keep every position. */
-static onnxllm_status last_logits_model(onnxllm_model *m, const char *path, OrtSessionOptions *so, uint8_t **out,
-                                        size_t *out_len, onnxllm_error *err) {
+static onnxllm_status last_logits_model(onnxllm_model *m, const char *path, bool edit, OrtSessionOptions *so,
+                                        uint8_t **out, size_t *out_len, onnxllm_error *err) {
     char *buf = NULL;
     size_t len = 0;
     onnxllm_status st = olm_read_file(path, &buf, &len, err);
     if (st) return st;
+    /* While the bytes are here: where the graph switches rotary tables (batching
+     * must not mix rows from both sides of it). */
+    int64_t sw = 0;
+    int found = olm_graph_rope_switch((const uint8_t *)buf, len, &sw);
+    m->rope_switch = found < 0 ? -1 : found ? sw : 0;
     char why[256];
-    st = olm_graph_last_logits((const uint8_t *)buf, len, m->cfg.out_logits, out, out_len, why, sizeof why, err);
+    if (edit)
+        st = olm_graph_last_logits((const uint8_t *)buf, len, m->cfg.out_logits, out, out_len, why, sizeof why, err);
     free(buf);
     if (st || !*out) return st;
     char *dir = strdup(path);
@@ -267,7 +274,7 @@ onnxllm_status olm_session_open(onnxllm_model *m, const onnxllm_model_params *p,
     snprintf(what, sizeof what, "%s: ONNX Runtime cannot load the model", path);
     uint8_t *edited = NULL;
     size_t edited_len = 0;
-    if (!p->full_logits) st = last_logits_model(m, path, so, &edited, &edited_len, err);
+    st = last_logits_model(m, path, !p->full_logits, so, &edited, &edited_len, err);
     bool applied = false;
     olm_anon_map before = {0};
     bool cpu = !strcmp(m->ep, "cpu");
