@@ -13,6 +13,7 @@
  * therefore never puts rows from both sides of the switch in one run. */
 #include "engine/batch.h"
 #include "common/error.h"
+#include "common/fp16.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -173,7 +174,7 @@ onnxllm_status olm_batch_decode(olm_batch *b, onnxllm_sequence **seqs, const int
     if (st) return st;
     size_t V = (size_t)m->cfg.vocab_size;
     if (m->io.logits_type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16)
-        for (size_t i = 0; i < (size_t)n * V; i++) b->logits[i] = olm_half_to_float(((const uint16_t *)b->logits_raw)[i]);
+        for (size_t i = 0; i < (size_t)n * V; i++) b->logits[i] = olm_f16_to_f32(((const uint16_t *)b->logits_raw)[i]);
     for (int i = 0; i < n; i++) {
         seqs[i]->n_computed = seqs[i]->n_tokens;
         seqs[i]->logits_valid = false;
