@@ -436,7 +436,7 @@ static bool tensor_i64(const olm_pb_field *tf, int64_t *v) {
 
 /* The int64 scalar named value: an initializer, or the output of a Constant node. */
 static bool const_i64_value(sv_t graph, sv_t value, int64_t *v) {
-    olm_pb_reader r = {graph.p, graph.p + graph.n, false};
+    olm_pb_reader r = olm_pb_reader_init(graph.p, graph.n);
     olm_pb_field f;
     while (olm_pb_next(&r, &f)) {
         if (f.wire != OLM_PB_LEN) continue;
@@ -466,13 +466,13 @@ static bool const_i64_value(sv_t graph, sv_t value, int64_t *v) {
 int olm_graph_rope_switch(const uint8_t *model, size_t len, int64_t *width) {
     *width = 0;
     sv_t graph = {NULL, 0};
-    olm_pb_reader r = {model, model + len, false};
+    olm_pb_reader r = olm_pb_reader_init(model, len);
     olm_pb_field f;
     while (olm_pb_next(&r, &f))
         if (f.num == MODEL_GRAPH && f.wire == OLM_PB_LEN && !graph.p) graph = sv_of(&f);
     if (r.bad || !graph.p) return -1;
     int found = 0;
-    olm_pb_reader gr = {graph.p, graph.p + graph.n, false};
+    olm_pb_reader gr = olm_pb_reader_init(graph.p, graph.n);
     while (olm_pb_next(&gr, &f)) {
         if (f.num != GRAPH_NODE || f.wire != OLM_PB_LEN) continue;
         node_t n;
