@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
     onnxllm_sequence *seq = NULL;
     onnxllm_detok *detok = NULL;
     onnxllm_tokens ids = {0};
-    char *prompt = NULL, *tok_path = NULL;
+    char *tok_path = NULL;
     int rc = 1;
 
     onnxllm_model_params mp = onnxllm_model_default_params();
@@ -64,9 +64,8 @@ int main(int argc, char **argv) {
         {.role = "system", .content = "You are a helpful assistant."},
         {.role = "user", .content = argv[2]},
     };
-    if (onnxllm_chat_render(tmpl, msgs, 2, NULL, true, &prompt, &err)) goto out;
-    if (onnxllm_tokenizer_encode(tok, prompt, strlen(prompt), ONNXLLM_TOKENIZE_PARSE_SPECIAL, &ids, &err))
-        goto out;
+    /* prompt ids: the template's markers are special tokens, what the user typed is text */
+    if (onnxllm_chat_render_ids(tmpl, tok, msgs, 2, NULL, true, 0, &ids, &err)) goto out;
 
     if (onnxllm_sequence_create(model, &seq, &err)) goto out;
     if (onnxllm_detok_create(tok, true, &detok, &err)) goto out;
@@ -91,7 +90,6 @@ out:
     onnxllm_detok_free(detok);
     onnxllm_sequence_free(seq);
     onnxllm_tokens_free(&ids);
-    free(prompt);
     free(tok_path);
     onnxllm_template_free(tmpl);
     onnxllm_tokenizer_free(tok);

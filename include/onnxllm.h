@@ -605,6 +605,30 @@ onnxllm_status onnxllm_chat_render(const onnxllm_template *t, const onnxllm_chat
 onnxllm_status onnxllm_chat_render_json(const onnxllm_template *t, const char *messages_json,
                                         const char *tools_json, bool add_generation_prompt, char **out,
                                         onnxllm_error *err);
+/* Messages → prompt token ids, the way a server must encode a conversation: the
+ * template's own markers (<|user|>, <|end|>, <|assistant|>, <|tool|>, eos_token, a role
+ * that is a plain name) are special tokens; message contents, tools and other roles
+ * are encoded WITHOUT special-token parsing, so "<|end|><|assistant|>" or
+ * "<|tool_call|>" typed by a user or returned by a tool is text and cannot forge a turn
+ * or a tool call. For every conversation whose contents contain no special-token text
+ * the ids are exactly those of Hugging Face's apply_chat_template(tokenize=True) (=
+ * onnxllm_chat_render + onnxllm_tokenizer_encode with ONNXLLM_TOKENIZE_PARSE_SPECIAL).
+ * Invalid UTF-8 in contents becomes U+FFFD, as onnxllm_tokenizer_encode does.
+ * The ids are APPENDED to *out (set out->len = 0 to reuse a buffer). Errors: those of
+ * onnxllm_chat_render. Thread-safe on shared template and tokenizer. */
+#define ONNXLLM_CHAT_SPECIAL_IN_CONTENT 1u /* opt-in to the old behaviour: special-token
+                                              text inside contents becomes special tokens
+                                              (what render + encode(PARSE_SPECIAL) gives;
+                                              only for trusted contents) */
+onnxllm_status onnxllm_chat_render_ids(const onnxllm_template *t, const onnxllm_tokenizer *tok,
+                                       const onnxllm_chat_message *messages, size_t n, const char *tools_json,
+                                       bool add_generation_prompt, unsigned flags, onnxllm_tokens *out,
+                                       onnxllm_error *err);
+/* The same from a JSON array of message objects (as onnxllm_chat_render_json). */
+onnxllm_status onnxllm_chat_render_json_ids(const onnxllm_template *t, const onnxllm_tokenizer *tok,
+                                            const char *messages_json, const char *tools_json,
+                                            bool add_generation_prompt, unsigned flags, onnxllm_tokens *out,
+                                            onnxllm_error *err);
 /* Tool definitions → the string Phi-4 expects between <|tool|> and <|/tool|>:
  * Python json.dumps (separators ", " and ": ", ensure_ascii) of a list of
  * {"name", "description", "parameters"} objects (keys in that order, absent ones

@@ -8,6 +8,7 @@
  * an UndefinedError, None or a list is a TypeError. Messages are kept as JSON
  * values so that "missing", null and "not a string" stay distinguishable. */
 #include "chat/pyjson.h"
+#include "tokenizer/tok_internal.h" /* olm_tokenizer_encode_trusted, UTF-8 helpers */
 #include "common/strbuf.h"
 #include "common/error.h"
 #include "common/fileio.h"
@@ -364,10 +365,37 @@ static jval jval_str(const char *s, bool null_when_null) {
 
 static bool is_str(jval v, const char *s) { return v.type == V_STRING && !strcmp(v.s, s); }
 
-/* `... + message[key]`: Jinja2 raises unless the value is a string. */
-static onnxllm_status concat(olm_sb *b, jval v, size_t i, const char *key, onnxllm_error *err) {
+/* The rendered prompt and, byte for byte, who wrote it: 1 = the template (its markers,
+ * eos_token, a role name made of letters, digits, '_' and '-'), 0 = a message's content,
+ * tools or other role. Encoding parses special tokens only in template bytes, so text a
+ * user typed or a tool returned cannot forge a turn or a tool call. */
+typedef struct {
+    olm_sb text, mask;
+} rendered;
+
+static void put(rendered *r, const char *s, bool trusted) {
+    size_t n = strlen(s);
+    olm_sb_put(&r->text, s, n);
+    if (!olm_sb_reserve(&r->mask, n)) return;
+    memset(r->mask.p + r->mask.len, trusted, n);
+    r->mask.len += n;
+}
+static void tpl(rendered *r, const char *s) { put(r, s, true); }
+
+static bool role_name(const char *s) {
+    if (!*s) return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+              *s == '-'))
+            return false;
+    return true;
+}
+
+/* `... + message[key]`: Jinja2 raises unless the value is a string. Content is
+ * untrusted; a role is trusted when it is a plain name (the template's <|role|>). */
+static onnxllm_status concat(rendered *b, jval v, size_t i, const char *key, onnxllm_error *err) {
     switch (v.type) {
-    case V_STRING: olm_sb_puts(b, v.s); return ONNXLLM_OK;
+    case V_STRING: put(b, v.s, !strcmp(key, "role") && role_name(v.s)); return ONNXLLM_OK;
     case V_MISSING:
         return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT,
                         "messages[%zu]: \"%s\" is missing (the chat template needs a string)", i, key);
@@ -381,28 +409,28 @@ static onnxllm_status concat(olm_sb *b, jval v, size_t i, const char *key, onnxl
     }
 }
 
-static onnxllm_status render_phi4(const onnxllm_template *t, const jmsg *m, size_t n, bool agp, olm_sb *b,
+static onnxllm_status render_phi4(const onnxllm_template *t, const jmsg *m, size_t n, bool agp, rendered *b,
                                   onnxllm_error *err) {
     onnxllm_status st;
     for (size_t i = 0; i < n; i++) {
         bool with_tools = is_str(m[i].role, "system") && m[i].tools.type != V_MISSING && m[i].tools.type != V_NULL;
-        olm_sb_puts(b, "<|");
+        tpl(b, "<|");
         if ((st = concat(b, m[i].role, i, "role", err))) return st;
-        olm_sb_puts(b, "|>");
+        tpl(b, "|>");
         if ((st = concat(b, m[i].content, i, "content", err))) return st;
         if (with_tools) {
-            olm_sb_puts(b, "<|tool|>");
+            tpl(b, "<|tool|>");
             if ((st = concat(b, m[i].tools, i, "tools", err))) return st;
-            olm_sb_puts(b, "<|/tool|>");
+            tpl(b, "<|/tool|>");
         }
-        olm_sb_puts(b, "<|end|>");
+        tpl(b, "<|end|>");
     }
-    if (agp) olm_sb_puts(b, "<|assistant|>");
-    else if (t->kind == ONNXLLM_TEMPLATE_PHI4) olm_sb_puts(b, t->eos);
+    if (agp) tpl(b, "<|assistant|>");
+    else if (t->kind == ONNXLLM_TEMPLATE_PHI4) tpl(b, t->eos);
     return ONNXLLM_OK;
 }
 
-static onnxllm_status render_phi3(const onnxllm_template *t, const jmsg *m, size_t n, bool agp, olm_sb *b,
+static onnxllm_status render_phi3(const onnxllm_template *t, const jmsg *m, size_t n, bool agp, rendered *b,
                                   onnxllm_error *err) {
     static const char *const roles[] = {"system", "user", "assistant"};
     onnxllm_status st;
@@ -411,24 +439,24 @@ static onnxllm_status render_phi3(const onnxllm_template *t, const jmsg *m, size
         for (size_t r = 0; r < 3; r++) {
             if (!is_str(m[i].role, roles[r])) continue;
             if (r == 0 && t->kind == ONNXLLM_TEMPLATE_PHI35 && !m[i].content.truthy) break;
-            olm_sb_puts(b, "<|");
-            olm_sb_puts(b, roles[r]);
-            olm_sb_puts(b, "|>\n");
+            tpl(b, "<|");
+            tpl(b, roles[r]);
+            tpl(b, "|>\n");
             if ((st = concat(b, m[i].content, i, "content", err))) return st;
-            olm_sb_puts(b, "<|end|>\n");
+            tpl(b, "<|end|>\n");
         }
     }
-    olm_sb_puts(b, agp ? "<|assistant|>\n" : t->eos);
+    tpl(b, agp ? "<|assistant|>\n" : t->eos);
     return ONNXLLM_OK;
 }
 
-/* Renders m[0..n) after attaching the API-level tools (which may add a system message). */
+/* Renders m[0..n) after attaching the API-level tools (which may add a system message)
+ * into *b (text + trust mask; the caller frees both). */
 static onnxllm_status render(const onnxllm_template *t, jmsg *m, size_t n, const char *tools_json, bool agp,
-                             char **out, onnxllm_error *err) {
+                             rendered *b, onnxllm_error *err) {
     onnxllm_status st = ONNXLLM_OK;
     char *tools_str = NULL;
     jmsg *all = NULL;
-    olm_sb b = {0};
     if (tools_json) {
         cJSON *probe = cJSON_Parse(tools_json);
         bool empty = cJSON_IsArray(probe) && !probe->child;
@@ -466,15 +494,95 @@ static onnxllm_status render(const onnxllm_template *t, jmsg *m, size_t n, const
         }
     }
     if (t->kind == ONNXLLM_TEMPLATE_PHI4 || t->kind == ONNXLLM_TEMPLATE_PHI4_NO_EOS)
-        st = render_phi4(t, m, n, agp, &b, err);
-    else st = render_phi3(t, m, n, agp, &b, err);
+        st = render_phi4(t, m, n, agp, b, err);
+    else st = render_phi3(t, m, n, agp, b, err);
     free(all);
     free(tools_str);
+    if (!st && (b->text.oom || b->mask.oom)) st = olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "chat template: out of memory");
+    return st;
+}
+
+/* The prompt text (what the string API returns). */
+static onnxllm_status finish_text(onnxllm_status st, rendered *b, char **out, onnxllm_error *err) {
+    olm_sb_free(&b->mask);
     if (st) {
-        olm_sb_free(&b);
+        olm_sb_free(&b->text);
         return st;
     }
-    if (!(*out = olm_sb_finish(&b))) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "chat template: out of memory");
+    if (!(*out = olm_sb_finish(&b->text))) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "chat template: out of memory");
+    return ONNXLLM_OK;
+}
+
+/* The prompt's ids: special tokens only where the template wrote them (unless flags
+ * ask for the old behaviour), appended to *out. */
+static onnxllm_status finish_ids(onnxllm_status st, rendered *b, const onnxllm_tokenizer *tok, unsigned flags,
+                                 onnxllm_tokens *out, onnxllm_error *err) {
+    olm_buf fixed = {0}, fmask = {0};
+    const char *text = b->text.p ? b->text.p : "", *mask = b->mask.p;
+    size_t len = b->text.len;
+    if (!st && olm_utf8_valid_prefix(text, len) != len) {
+        /* invalid UTF-8 becomes U+FFFD as encode would do it, run by run so that the
+         * mask stays aligned (runs meet only at ASCII template text) */
+        for (size_t i = 0; i < len && !st;) {
+            size_t j = i;
+            while (j < len && mask[j] == mask[i]) j++;
+            size_t before = fixed.len;
+            if (!olm_utf8_lossy(&fixed, text + i, j - i) || !olm_buf_reserve(&fmask, fixed.len - before))
+                st = olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "chat template: out of memory");
+            else {
+                memset(fmask.p + fmask.len, mask[i], fixed.len - before);
+                fmask.len += fixed.len - before;
+            }
+            i = j;
+        }
+        text = fixed.p ? fixed.p : "";
+        mask = fmask.p;
+        len = fixed.len;
+    }
+    if (!st)
+        st = olm_tokenizer_encode_trusted(tok, text, len,
+                                          (flags & ONNXLLM_CHAT_SPECIAL_IN_CONTENT) ? NULL : (const uint8_t *)mask,
+                                          ONNXLLM_TOKENIZE_PARSE_SPECIAL, out, err);
+    olm_buf_free(&fixed);
+    olm_buf_free(&fmask);
+    olm_sb_free(&b->text);
+    olm_sb_free(&b->mask);
+    return st;
+}
+
+/* Messages from the struct API / from JSON, as Jinja sees them; caller frees *m
+ * (and *arr, which the values point into). */
+static onnxllm_status msgs_of_structs(const onnxllm_chat_message *messages, size_t n, jmsg **m, onnxllm_error *err) {
+    *m = calloc(n ? n : 1, sizeof **m);
+    if (!*m) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        (*m)[i].role = jval_str(messages[i].role, false);
+        (*m)[i].content = jval_str(messages[i].content, true);
+        (*m)[i].tools = jval_str(messages[i].tools, false);
+    }
+    return ONNXLLM_OK;
+}
+
+static onnxllm_status msgs_of_json(const char *messages_json, jmsg **m, size_t *n, cJSON **arr,
+                                   onnxllm_error *err) {
+    *m = NULL;
+    *arr = NULL;
+    onnxllm_status st = olm_json_parse(messages_json, strlen(messages_json), "messages", arr, err);
+    if (st) return olm_wrap(err, ONNXLLM_ERR_INVALID_ARGUMENT, "chat");
+    if (!cJSON_IsArray(*arr))
+        return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "messages: expected a JSON array of message objects");
+    *n = (size_t)cJSON_GetArraySize(*arr);
+    if (!(*m = calloc(*n ? *n : 1, sizeof **m))) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    size_t i = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, *arr) {
+        /* A non-object message has every key undefined in Jinja (jval_of gives V_MISSING):
+         * Phi-4 then fails on its role, Phi-3 renders nothing for it. */
+        (*m)[i].role = jval_of(item, "role");
+        (*m)[i].content = jval_of(item, "content");
+        (*m)[i].tools = jval_of(item, "tools");
+        i++;
+    }
     return ONNXLLM_OK;
 }
 
@@ -484,14 +592,10 @@ onnxllm_status onnxllm_chat_render(const onnxllm_template *t, const onnxllm_chat
     if (!t || !out || (n && !messages))
         return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "onnxllm_chat_render: NULL argument");
     *out = NULL;
-    jmsg *m = calloc(n ? n : 1, sizeof *m);
-    if (!m) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        m[i].role = jval_str(messages[i].role, false);
-        m[i].content = jval_str(messages[i].content, true);
-        m[i].tools = jval_str(messages[i].tools, false);
-    }
-    onnxllm_status st = render(t, m, n, tools_json, add_generation_prompt, out, err);
+    jmsg *m;
+    rendered b = {0};
+    onnxllm_status st = msgs_of_structs(messages, n, &m, err);
+    if (!st) st = finish_text(render(t, m, n, tools_json, add_generation_prompt, &b, err), &b, out, err);
     free(m);
     return st;
 }
@@ -502,29 +606,43 @@ onnxllm_status onnxllm_chat_render_json(const onnxllm_template *t, const char *m
     if (!t || !out || !messages_json)
         return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "onnxllm_chat_render_json: NULL argument");
     *out = NULL;
-    cJSON *arr = NULL;
-    onnxllm_status st = olm_json_parse(messages_json, strlen(messages_json), "messages", &arr, err);
-    if (st) return olm_wrap(err, ONNXLLM_ERR_INVALID_ARGUMENT, "chat");
-    if (!cJSON_IsArray(arr)) {
-        cJSON_Delete(arr);
-        return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "messages: expected a JSON array of message objects");
-    }
-    size_t n = (size_t)cJSON_GetArraySize(arr), i = 0;
-    jmsg *m = calloc(n ? n : 1, sizeof *m);
-    if (!m) {
-        cJSON_Delete(arr);
-        return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
-    }
-    const cJSON *item;
-    cJSON_ArrayForEach(item, arr) {
-        /* A non-object message has every key undefined in Jinja (jval_of gives V_MISSING):
-         * Phi-4 then fails on its role, Phi-3 renders nothing for it. */
-        m[i].role = jval_of(item, "role");
-        m[i].content = jval_of(item, "content");
-        m[i].tools = jval_of(item, "tools");
-        i++;
-    }
-    if (!st) st = render(t, m, n, tools_json, add_generation_prompt, out, err);
+    jmsg *m;
+    size_t n = 0;
+    cJSON *arr;
+    rendered b = {0};
+    onnxllm_status st = msgs_of_json(messages_json, &m, &n, &arr, err);
+    if (!st) st = finish_text(render(t, m, n, tools_json, add_generation_prompt, &b, err), &b, out, err);
+    free(m);
+    cJSON_Delete(arr);
+    return st;
+}
+
+onnxllm_status onnxllm_chat_render_ids(const onnxllm_template *t, const onnxllm_tokenizer *tok,
+                                       const onnxllm_chat_message *messages, size_t n, const char *tools_json,
+                                       bool add_generation_prompt, unsigned flags, onnxllm_tokens *out,
+                                       onnxllm_error *err) {
+    if (!t || !tok || !out || (n && !messages))
+        return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "onnxllm_chat_render_ids: NULL argument");
+    jmsg *m;
+    rendered b = {0};
+    onnxllm_status st = msgs_of_structs(messages, n, &m, err);
+    if (!st) st = finish_ids(render(t, m, n, tools_json, add_generation_prompt, &b, err), &b, tok, flags, out, err);
+    free(m);
+    return st;
+}
+
+onnxllm_status onnxllm_chat_render_json_ids(const onnxllm_template *t, const onnxllm_tokenizer *tok,
+                                            const char *messages_json, const char *tools_json,
+                                            bool add_generation_prompt, unsigned flags, onnxllm_tokens *out,
+                                            onnxllm_error *err) {
+    if (!t || !tok || !out || !messages_json)
+        return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "onnxllm_chat_render_json_ids: NULL argument");
+    jmsg *m;
+    size_t n = 0;
+    cJSON *arr;
+    rendered b = {0};
+    onnxllm_status st = msgs_of_json(messages_json, &m, &n, &arr, err);
+    if (!st) st = finish_ids(render(t, m, n, tools_json, add_generation_prompt, &b, err), &b, tok, flags, out, err);
     free(m);
     cJSON_Delete(arr);
     return st;

@@ -119,7 +119,9 @@ bool olm_added_next(const onnxllm_tokenizer *t, const olm_trie *trie, const char
         }
         m->start = start;
         m->stop = stop;
+        m->match_start = ms;
         m->id = a->id;
+        m->special = a->special;
         *resume = me;
         return true;
     }

@@ -304,7 +304,9 @@ bool olm_bpe_encode(const onnxllm_tokenizer *t, const char *s, size_t n, olm_scr
 onnxllm_status olm_added_load(onnxllm_tokenizer *t, const cJSON *arr, const char *file, onnxllm_error *err);
 typedef struct olm_match {
     size_t start, stop; /* span replaced by the token (incl. stripped spaces) */
+    size_t match_start; /* where the token's own text starts (it ends at *resume) */
     int32_t id;
+    bool special;
 } olm_match;
 /* Next usable added-token match in s[from..n) (HF find_matches semantics).
  * *resume is where matching continues. Returns false when none. */
@@ -321,5 +323,15 @@ onnxllm_status olm_postproc_parse(onnxllm_tokenizer *t, const cJSON *j, const ch
 void olm_postproc_free(olm_postproc *p);
 
 bool olm_tokens_push(onnxllm_tokens *t, int32_t id);
+
+/* onnxllm_tokenizer_encode with a per-byte mask: with PARSE_SPECIAL, a special added
+ * token is matched only where all its bytes have trusted[i] != 0 (text the template
+ * wrote); elsewhere it is plain text, as encode without PARSE_SPECIAL would treat it.
+ * trusted NULL: everything is trusted. text must be valid UTF-8 when trusted is given.
+ * Special tokens that are normalized:true (matched after normalization) are not
+ * matched in masked mode. */
+onnxllm_status olm_tokenizer_encode_trusted(const onnxllm_tokenizer *t, const char *text, size_t len,
+                                            const uint8_t *trusted, unsigned flags, onnxllm_tokens *out,
+                                            onnxllm_error *err);
 
 #endif

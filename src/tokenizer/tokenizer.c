@@ -323,7 +323,23 @@ static bool encode_segment(const onnxllm_tokenizer *t, const char *s, size_t n, 
 
 onnxllm_status onnxllm_tokenizer_encode(const onnxllm_tokenizer *t, const char *text, size_t len, unsigned flags,
                                         onnxllm_tokens *out, onnxllm_error *err) {
+    return olm_tokenizer_encode_trusted(t, text, len, NULL, flags, out, err);
+}
+
+/* All of [a, b) trusted (NULL mask: everything is). */
+static bool all_trusted(const uint8_t *trusted, size_t a, size_t b) {
+    if (!trusted) return true;
+    for (size_t i = a; i < b; i++)
+        if (!trusted[i]) return false;
+    return true;
+}
+
+onnxllm_status olm_tokenizer_encode_trusted(const onnxllm_tokenizer *t, const char *text, size_t len,
+                                            const uint8_t *trusted, unsigned flags, onnxllm_tokens *out,
+                                            onnxllm_error *err) {
     if (!t || !out || (!text && len)) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "tokenizer encode: NULL argument");
+    if (trusted && olm_utf8_valid_prefix(text ? text : "", len) != len)
+        return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "tokenizer encode: invalid UTF-8 in a masked text");
     olm_scratch sc = {0};
     olm_buf fixed = {0};
     size_t start_len = out->len;
@@ -341,12 +357,18 @@ onnxllm_status onnxllm_tokenizer_encode(const onnxllm_tokenizer *t, const char *
     olm_match m;
     size_t from = 0, floor = 0, resume;
     while (olm_added_next(t, &t->trie_raw, s, len, from, floor, parse, &m, &resume)) {
-        if (m.start > floor && !encode_segment(t, s + floor, m.start - floor, floor == 0, parse, &sc, out)) goto oom;
+        if (trusted && m.special && !all_trusted(trusted, m.match_start, resume)) {
+            /* special-token text the caller did not write itself: plain text, skipped the
+             * way encode without PARSE_SPECIAL skips it (the automaton resumes after it) */
+            from = resume;
+            continue;
+        }
+        if (m.start > floor && !encode_segment(t, s + floor, m.start - floor, floor == 0, parse && !trusted, &sc, out)) goto oom;
         if (!olm_tokens_push(out, m.id)) goto oom;
         floor = m.stop;
         from = resume;
     }
-    if (floor < len && !encode_segment(t, s + floor, len - floor, floor == 0, parse, &sc, out)) goto oom;
+    if (floor < len && !encode_segment(t, s + floor, len - floor, floor == 0, parse && !trusted, &sc, out)) goto oom;
     if (add)
         for (size_t i = 0; i < t->post.nafter; i++)
             if (!olm_tokens_push(out, t->post.after[i])) goto oom;

@@ -30,7 +30,8 @@ static void help(FILE *f) {
             "\n"
             "options:\n"
             "  -m, --model DIR   model folder (required)\n"
-            "      --ids         print the prompt's token ids (MODEL_DIR/tokenizer.json) as a JSON array\n"
+            "      --ids         print the prompt's token ids (MODEL_DIR/tokenizer.json) as a JSON array;\n"
+            "                    special-token text inside message contents stays text\n"
             "  -h, --help        this help\n"
             "\n"
             "output: the prompt, byte for byte (a newline is added only when stdout is a terminal)\n"
@@ -98,18 +99,18 @@ int cmd_apply_template(int argc, char **argv) {
     }
     msgs = cJSON_PrintUnformatted(m);
     if (t && !cJSON_IsNull(t)) tools = cJSON_PrintUnformatted(t);
-    if (onnxllm_chat_render_json(tmpl, msgs, tools, cJSON_IsTrue(agp), &prompt, &err)) {
+    if (!ids && onnxllm_chat_render_json(tmpl, msgs, tools, cJSON_IsTrue(agp), &prompt, &err)) {
         rc = cli_report("apply-template", &err);
         goto done;
     }
     if (ids) {
-        /* as transformers' apply_chat_template(tokenize=True): no post-processor
-         * (add_special_tokens=False), special tokens in the text become their ids */
+        /* as transformers' apply_chat_template(tokenize=True) (no post-processor), except
+         * that special-token text inside message contents stays text (onnxllm_chat_render_ids) */
         char *path = olm_path_join(model, "tokenizer.json");
         onnxllm_tokenizer *tok = NULL;
         onnxllm_tokens t = {0};
         if (!path || onnxllm_tokenizer_load(path, &tok, &err) ||
-            onnxllm_tokenizer_encode(tok, prompt, strlen(prompt), ONNXLLM_TOKENIZE_PARSE_SPECIAL, &t, &err)) {
+            onnxllm_chat_render_json_ids(tmpl, tok, msgs, tools, cJSON_IsTrue(agp), 0, &t, &err)) {
             rc = cli_report("apply-template", &err) == CLI_INTERRUPTED ? CLI_INTERRUPTED : CLI_FAIL;
         } else {
             fputc('[', stdout);

@@ -153,10 +153,9 @@ static onnxllm_status answer(cli_session *s, onnxllm_sequence *seq, const histor
         return err->status = ONNXLLM_ERR_OUT_OF_MEMORY;
     }
     for (size_t i = 0; i < h->n; i++) m[i] = (onnxllm_chat_message){h->m[i].role, h->m[i].content, NULL};
-    char *prompt = NULL;
     onnxllm_tokens ids = {0};
-    onnxllm_status st = onnxllm_chat_render(s->tmpl, m, h->n, NULL, true, &prompt, err);
-    if (!st) st = onnxllm_tokenizer_encode(s->tok, prompt, strlen(prompt), ONNXLLM_TOKENIZE_PARSE_SPECIAL, &ids, err);
+    /* what the user typed (and the model answered) cannot forge a turn */
+    onnxllm_status st = onnxllm_chat_render_ids(s->tmpl, s->tok, m, h->n, NULL, true, 0, &ids, err);
     if (!st) {
         /* longest common prefix with the cached tokens; at least one new token to run */
         size_t have = onnxllm_sequence_length(seq), keep = 0;
@@ -167,7 +166,6 @@ static onnxllm_status answer(cli_session *s, onnxllm_sequence *seq, const histor
         if (!st) st = cli_generate(s, seq, ids.ids + keep, ids.len - keep, o, sig, stdout, ans, err);
     }
     onnxllm_tokens_free(&ids);
-    free(prompt);
     free(m);
     return st;
 }

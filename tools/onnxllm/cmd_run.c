@@ -128,16 +128,23 @@ int cmd_run(int argc, char **argv) {
     cli_sigint_busy(sig, NULL);
     if ((rc = cli_session_open("run", model, &o, !raw, &s))) goto done;
 
-    if (raw) text = strdup(prompt);
-    else {
+    if (raw) {
+        /* --raw: the prompt is the model's input as written, markers included */
+        text = strdup(prompt);
+        if (!text || onnxllm_tokenizer_encode(s.tok, text, strlen(text), ONNXLLM_TOKENIZE_PARSE_SPECIAL, &ids, &err)) {
+            rc = cli_report("run", &err);
+            goto done;
+        }
+    } else {
+        /* special-token text in the prompt or system message stays text */
         onnxllm_chat_message msgs[2] = {{"system", system, NULL}, {"user", prompt, NULL}};
-        if (onnxllm_chat_render(s.tmpl, system ? msgs : msgs + 1, system ? 2 : 1, tools, true, &text, &err)) {
+        if (onnxllm_chat_render_ids(s.tmpl, s.tok, system ? msgs : msgs + 1, system ? 2 : 1, tools, true, 0, &ids,
+                                    &err)) {
             rc = cli_report("run", &err);
             goto done;
         }
     }
-    if (!text || onnxllm_tokenizer_encode(s.tok, text, strlen(text), ONNXLLM_TOKENIZE_PARSE_SPECIAL, &ids, &err) ||
-        onnxllm_sequence_create(s.model, &seq, &err)) {
+    if (onnxllm_sequence_create(s.model, &seq, &err)) {
         rc = cli_report("run", &err);
         goto done;
     }
