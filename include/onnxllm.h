@@ -426,8 +426,8 @@ onnxllm_status onnxllm_generate(onnxllm_sequence *s, const onnxllm_sampler_param
  *  - continuous batching: every step, the next token of every running request goes
  *    through one ORT run (rows with their own lengths); requests join and leave
  *    between steps;
- *  - chunked prefill: long prompts are computed prefill_chunk tokens at a time,
- *    between the decode steps of the running requests;
+ *  - chunked prefill: long prompts are computed in chunks between the decode steps
+ *    of the running requests (chunks sized so that those keep ~44 % of their rate);
  *  - prefix cache: a request reuses the longest prefix it shares with any slot —
  *    its KV in place (an idle slot) or copied (from a busy or kept slot) — and idle
  *    slots keep their KV until evicted (LRU) under kv_budget_bytes; with cache_dir,
@@ -451,8 +451,9 @@ typedef struct onnxllm_request onnxllm_request;
 typedef struct onnxllm_scheduler_params {
     int n_slots;                  /* sequences held at once (running + cached); default 4 */
     int max_queue;                /* requests waiting for a slot; default 64 (0 = none wait) */
-    int prefill_chunk;            /* prompt tokens per prefill run while others decode;
-                                     0 = default (docs/scheduler.md says how it was chosen) */
+    int prefill_chunk;            /* most prompt tokens per prefill run (when others decode,
+                                     runs are made shorter, sized from measured times);
+                                     0 = default 256 (docs/scheduler.md says why) */
     uint64_t kv_budget_bytes;     /* resident KV of all slots; 0 = half of MemAvailable at
                                      create, at most what n_slots full slots need */
     int min_reuse;                /* shortest shared prefix worth copying between slots;

@@ -115,6 +115,10 @@ struct onnxllm_scheduler {
     olm_diskcache disk;
     bool disk_on;
     uint64_t budget_pos;          /* kv budget in positions */
+    int n_decoding;               /* rows in the last decode step */
+    double step_ms;               /* decode step time (moving average) */
+    double tok_ms;                /* prompt time per token of full chunks (moving average) */
+    int64_t chunk_k;              /* prompt tokens per chunk while others decode (adaptive; 0 = not yet) */
     uint64_t clock;
 
     pthread_t thread;

@@ -22,9 +22,17 @@
 #include <string.h>
 #include <time.h>
 
-/* Prompt tokens per prefill run while other requests decode. docs/scheduler.md has
- * the measurements behind it. */
+/* Prefill chunks (docs/scheduler.md has the measurements behind these):
+ * - nothing decoding: prompts run DEFAULT_PREFILL_CHUNK tokens at a time (large enough
+ *   to be compute-bound, small enough that a newly admitted request waits one chunk);
+ * - requests decoding: a decode step and a prompt chunk cannot share an ORT run
+ *   (GroupQueryAttention takes several tokens per row only with one row), so the two
+ *   alternate, and the chunk is sized from measured times so that it takes about
+ *   CHUNK_SHARE decode steps: the decoding requests keep 1 / (1 + CHUNK_SHARE) of their
+ *   rate (44 %) and the prompt advances at the rest. */
 #define DEFAULT_PREFILL_CHUNK 256
+#define CHUNK_SHARE 1.25
+#define MIN_CHUNK 4
 
 static double now_ms(void) {
     struct timespec ts;
@@ -666,6 +674,8 @@ static void decode(onnxllm_scheduler *s) {
         seqs[side][n[side]] = q;
         slots[side][n[side]++] = i;
     }
+    s->n_decoding = n[0] + n[1];
+    double t0 = now_ms();
     for (int side = 0; side < 2; side++) {
         if (!n[side]) continue;
         onnxllm_error e = {0};
@@ -695,6 +705,10 @@ static void decode(onnxllm_scheduler *s) {
             }
         }
     }
+    if (s->n_decoding) {
+        double dt = now_ms() - t0;
+        s->step_ms = s->step_ms > 0 ? 0.8 * s->step_ms + 0.2 * dt : dt;
+    }
 }
 
 static void prefill(onnxllm_scheduler *s) {
@@ -723,11 +737,27 @@ static void prefill(onnxllm_scheduler *s) {
     } else {
         a = (int64_t)q->n_tokens;
         int64_t k = s->p.prefill_chunk;
+        if (s->n_decoding && !s->chunk_k && s->tok_ms > 0 && s->step_ms > 0) /* first guess */
+            s->chunk_k = (int64_t)(CHUNK_SHARE * s->step_ms / s->tok_ms) + 1;
+        if (s->n_decoding && s->chunk_k > 0 && s->chunk_k < k) k = s->chunk_k;
+        if (k < MIN_CHUNK && s->p.prefill_chunk >= MIN_CHUNK) k = MIN_CHUNK;
         /* Past the switch a fresh run computes every key with the long table: the
          * first run must already be wider than the switch. */
         if (T > s->sw && a + k <= s->sw) k = s->sw + 1 - a;
         if (a + k > T) k = T - a;
+        double t0 = now_ms();
         st = onnxllm_sequence_append(q, r->prompt + a, (size_t)k, &e);
+        double dt = now_ms() - t0;
+        /* Steer the next chunk towards CHUNK_SHARE decode steps (only while others
+         * decode; only from chunks that were not cut short by the prompt's end). */
+        bool full = k >= (s->n_decoding && s->chunk_k > 0 ? s->chunk_k : s->p.prefill_chunk);
+        if (!st && full && k >= 32) s->tok_ms = s->tok_ms > 0 ? 0.7 * s->tok_ms + 0.3 * dt / (double)k : dt / (double)k;
+        if (!st && full && s->n_decoding && s->step_ms > 0 && dt > 0) {
+            double want = (double)k * CHUNK_SHARE * s->step_ms / dt;
+            if (want > 2.0 * (double)k) want = 2.0 * (double)k;
+            int64_t nk = (int64_t)want;
+            s->chunk_k = nk < MIN_CHUNK ? MIN_CHUNK : nk > s->p.prefill_chunk ? s->p.prefill_chunk : nk;
+        }
         if (!st && r->p.on_progress) r->p.on_progress((int)q->n_tokens, (int)T, r->p.user);
     }
     if (st == ONNXLLM_ERR_CANCELLED && !atomic_load(&r->cancel)) return; /* another request's cancel: run again */
