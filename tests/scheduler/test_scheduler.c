@@ -15,6 +15,7 @@
 #include "test.h"
 #include "engine/batch.h"
 #include "onnxllm.h"
+#include "writer/phi3.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -27,6 +28,8 @@
 static const char *models_dir, *scratch;
 enum { CTX = 128, MAXGEN = 128 };
 
+static bool no_shared; /* load models in the non-shared KV mode (the scheduler's unbatched path) */
+
 static onnxllm_model *load(const char *name) {
     char dir[512];
     snprintf(dir, sizeof dir, "%s/%s", models_dir, name);
@@ -34,6 +37,7 @@ static onnxllm_model *load(const char *name) {
     p.ep = "cpu";
     p.n_threads = 1;
     p.max_length = CTX;
+    p.no_shared_kv = no_shared;
     onnxllm_model *m = NULL;
     onnxllm_error e = {0};
     if (onnxllm_model_load(dir, &p, &m, &e)) printf("  load %s: %s\n", dir, e.message);
@@ -185,6 +189,14 @@ TEST(batched_equals_solo_int4) {
     batched_equals_solo("tiny-gqa-int4", 3);
     batched_equals_solo("tiny-gqa-int4", 8);
 }
+/* A model the scheduler cannot batch (KV not shared between past and present): one
+ * ORT run per row, same tokens; reuse in place still works, copies do not apply. */
+TEST(unbatched_path_equals_solo) {
+    no_shared = true;
+    batched_equals_solo("tiny-gqa", 3);
+    no_shared = false;
+}
+
 TEST(batched_equals_solo_other_shapes) {
     batched_equals_solo("tiny-mha", 4);
     batched_equals_solo("tiny-gqa-untied", 4);
@@ -507,9 +519,174 @@ TEST(prefix_from_disk_after_restart) {
     printf("  with corrupt files: %d cached (the corrupt image must not be loaded)\n", cached);
     CHECK_EQ_INT(cached, 0);
     onnxllm_scheduler_free(s);
+    /* A cache folder shared with another model: its images are left alone, unused. */
+    CHECK(count_files(dir, ".kv") >= 1);
+    int before = count_files(dir, ".kv");
+    onnxllm_model *other = load("tiny-gqa");
+    onnxllm_scheduler *so = other ? sched(other, 2, dir, 0) : NULL;
+    CHECK(so);
+    job *fj = calloc(1, sizeof *fj);
+    *fj = *c;
+    if (so) CHECK_EQ_INT(run_checked(so, other, fj, "another model's cache folder"), 0);
+    onnxllm_scheduler_stats st;
+    if (so) onnxllm_scheduler_get_stats(so, &st);
+    if (so) CHECK_EQ_INT(st.disk_loads, 0);
+    onnxllm_scheduler_free(so);
+    CHECK(count_files(dir, ".kv") >= before); /* the int4 model's images are still there */
+    onnxllm_model_free(other);
+    free(fj);
     onnxllm_model_free(m);
     free(a), free(b), free(c);
     rm_rf(dir);
+}
+
+/* ---- genai's LongRoPE rewind (4097) on a model whose rotary switch is at 4096 ---------------*/
+
+static onnxllm_model *longrope_model(void) {
+    olm_phi3_config c;
+    if (!olm_phi3_preset("tiny-gqa", &c)) return NULL;
+    c.original_max_position_embeddings = 4096;
+    c.max_position_embeddings = 8192;
+    c.context_length = 8192;
+    c.num_hidden_layers = 1;
+    c.hidden_size = 128;
+    c.intermediate_size = 64;
+    c.num_attention_heads = 2;
+    c.num_key_value_heads = 1;
+    c.head_dim = 64;
+    c.n_rope_factors = 24;
+    for (int i = 0; i < 24; i++) {
+        c.short_factor[i] = 1.0f + 0.02f * (float)i;
+        c.long_factor[i] = 1.0f + 0.9f * (float)i;
+    }
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/tiny-longrope-4096", scratch);
+    olm_random_weights rw = {3, olm_phi3_preset_init_std("tiny-gqa")};
+    olm_weight_source w = olm_random_weight_source(&rw);
+    olm_build_options o = {0};
+    o.precision = OLM_PRECISION_FP32;
+    o.ep = OLM_EP_CPU;
+    onnxllm_error e = {0};
+    if (olm_phi3_write(&c, &w, &o, dir, &e)) {
+        printf("  build %s: %s\n", dir, e.message);
+        return NULL;
+    }
+    onnxllm_model_params p = onnxllm_model_default_params();
+    p.ep = "cpu";
+    p.n_threads = 1;
+    p.max_length = 4200;
+    onnxllm_model *m = NULL;
+    if (onnxllm_model_load(dir, &p, &m, &e)) printf("  load %s: %s\n", dir, e.message);
+    return m;
+}
+
+/* Requests below, at and past the switch batched with short ones: the one whose
+ * generation reaches 4097 is recomputed in one run (as genai does), the one past the
+ * switch computes its first chunk wider than the switch; tokens equal the engine
+ * alone. Then the reuse rule at the real threshold. */
+TEST(longrope_rewind_and_reuse) {
+    onnxllm_model *m = longrope_model();
+    if (!m) {
+        CHECK(0);
+        return;
+    }
+    int V = onnxllm_model_vocab_size(m);
+    enum { N = 4 };
+    static const int lens[N] = {4090, 4100, 10, 30};
+    typedef struct {
+        int32_t prompt[4200];
+        int n;
+        int32_t out[16];
+        atomic_int n_out;
+        onnxllm_request *req;
+    } big;
+    big *b = calloc(N + 3, sizeof *b);
+    onnxllm_scheduler_params sp = onnxllm_scheduler_default_params();
+    sp.n_slots = N;
+    sp.prefill_chunk = 512;
+    onnxllm_scheduler *s = NULL;
+    onnxllm_error e = {0};
+    CHECK(onnxllm_scheduler_create(m, &sp, &s, &e) == ONNXLLM_OK);
+    for (int i = 0; s && i < N; i++) {
+        for (int k = 0; k < lens[i]; k++) b[i].prompt[k] = (int32_t)((k * 97 + 13 + i) % (V - 3) + 3);
+        b[i].n = lens[i];
+        onnxllm_request_params p = onnxllm_request_default_params();
+        p.prompt = b[i].prompt;
+        p.n_prompt = (size_t)lens[i];
+        p.max_new_tokens = 12;
+        CHECK(onnxllm_scheduler_submit(s, &p, &b[i].req, &e) == ONNXLLM_OK);
+    }
+    for (int i = 0; s && i < N; i++) {
+        onnxllm_request_result r;
+        onnxllm_request_wait(b[i].req, &r);
+        onnxllm_request_free(b[i].req);
+        CHECK_EQ_INT(r.status, ONNXLLM_OK);
+    }
+    /* the same four, tokens this time, against the engine alone (a fresh scheduler) */
+    onnxllm_scheduler_free(s);
+    s = NULL;
+    CHECK(onnxllm_scheduler_create(m, &sp, &s, &e) == ONNXLLM_OK);
+    job *j = calloc(N, sizeof *j);
+    for (int i = 0; s && i < N; i++) {
+        onnxllm_request_params p = onnxllm_request_default_params();
+        p.prompt = b[i].prompt;
+        p.n_prompt = (size_t)lens[i];
+        p.max_new_tokens = 12;
+        p.on_token = on_token;
+        job *jj = &j[i];
+        p.user = jj;
+        atomic_store(&jj->n_out, 0);
+        CHECK(onnxllm_scheduler_submit(s, &p, &b[i].req, &e) == ONNXLLM_OK);
+    }
+    for (int i = 0; s && i < N; i++) {
+        onnxllm_request_wait(b[i].req, NULL);
+        onnxllm_request_free(b[i].req);
+        int32_t ref[MAXGEN];
+        int nref = solo(m, b[i].prompt, lens[i], 12, ref);
+        char what[64];
+        snprintf(what, sizeof what, "longrope prompt %d", lens[i]);
+        CHECK(same(what, j[i].out, atomic_load(&j[i].n_out), ref, nref));
+    }
+    /* Reuse at the real threshold. Slot contents now: 4090+12 (recomputed long at
+     * 4097), 4100+12 (long), 10+12, 30+12 (short). */
+    big *x = &b[N];
+    /* (1) a prompt past the switch extending the recomputed one: long serves long */
+    memcpy(x->prompt, b[0].prompt, sizeof(int32_t) * 4090);
+    memcpy(x->prompt + 4090, j[0].out, sizeof(int32_t) * 11);
+    x->prompt[4101] = 5;
+    x->n = 4102;
+    /* (2) a short prompt (4000) sharing the long slot's start: nothing to reuse */
+    big *y = &b[N + 1];
+    memcpy(y->prompt, b[0].prompt, sizeof(int32_t) * 4000);
+    y->n = 4000;
+    const big *cases[2] = {x, y};
+    for (int c = 0; s && c < 2; c++) {
+        job *jj = calloc(1, sizeof *jj);
+        memcpy(jj->prompt, cases[c]->prompt, sizeof(int32_t) * (size_t)(cases[c]->n < CTX ? cases[c]->n : CTX));
+        onnxllm_request_params p = onnxllm_request_default_params();
+        p.prompt = cases[c]->prompt;
+        p.n_prompt = (size_t)cases[c]->n;
+        p.max_new_tokens = 6;
+        p.on_token = on_token;
+        p.on_done = on_done;
+        p.user = jj;
+        onnxllm_request *r = NULL;
+        CHECK(onnxllm_scheduler_submit(s, &p, &r, &e) == ONNXLLM_OK);
+        onnxllm_request_wait(r, NULL);
+        onnxllm_request_free(r);
+        int32_t ref[MAXGEN];
+        int nref = solo(m, cases[c]->prompt, cases[c]->n, 6, ref);
+        CHECK(same(c ? "short after long (4000)" : "long after long (4102)", jj->out, atomic_load(&jj->n_out), ref,
+                   nref));
+        printf("  %s: %d cached\n", c ? "short prompt after the long slot" : "long prompt after the long slot",
+               jj->res.n_cached);
+        if (c == 0) CHECK(jj->res.n_cached >= 4090);
+        else CHECK_EQ_INT(jj->res.n_cached, 0);
+        free(jj);
+    }
+    onnxllm_scheduler_free(s);
+    onnxllm_model_free(m);
+    free(b), free(j);
 }
 
 /* ---- cancellation, admission ---------------------------------------------------------*/
@@ -729,6 +906,7 @@ int main(int argc, char **argv) {
     RUN(batched_equals_solo_fp32);
     RUN(batched_equals_solo_int4);
     RUN(batched_equals_solo_other_shapes);
+    RUN(unbatched_path_equals_solo);
     RUN(batch_logits_vs_solo);
     RUN(prefix_reuse_own_slot);
     RUN(prefix_copied_from_busy_slot);
@@ -736,6 +914,7 @@ int main(int argc, char **argv) {
     RUN(prefix_after_eviction);
     RUN(prefix_after_eviction_to_disk);
     RUN(prefix_from_disk_after_restart);
+    RUN(longrope_rewind_and_reuse);
     RUN(cancel_mid_prefill_and_mid_decode);
     RUN(admission_refusals);
     RUN(handle_lifetimes);
