@@ -496,13 +496,19 @@ typedef struct onnxllm_request_params {
     int max_new_tokens;           /* > 0; prompt + max_new_tokens must fit max_length */
     /* Called on the scheduler thread (keep them short; may be NULL). on_token sees
      * every generated id (eos included); returning false stops the request
-     * (ONNXLLM_STOP_CALLBACK). on_progress reports prompt computation after each
-     * prefill run (n_done of n_prompt, cached tokens included). on_done is called
-     * exactly once, last, also for cancelled and failed requests. */
+     * (ONNXLLM_STOP_CALLBACK). on_admit runs once the request has a slot (before its
+     * prompt is computed). on_progress reports prompt computation after each prefill
+     * run (n_done of n_prompt, cached tokens included). on_done is called exactly
+     * once, last, also for cancelled and failed requests. */
     bool (*on_token)(int32_t token, void *user);
+    void (*on_admit)(int n_cached, void *user); /* got a slot; n_cached prompt tokens reused */
     void (*on_progress)(int n_done, int n_prompt, void *user);
     void (*on_done)(const onnxllm_request_result *r, void *user);
     void *user;
+    /* Testing and replay: these tokens (copied) are emitted in order instead of
+     * sampled — each still computed by the model — then sampling goes on. */
+    const int32_t *forced;
+    size_t n_forced;
 } onnxllm_request_params;
 
 /* Greedy sampling, max_new_tokens 256, no callbacks. */

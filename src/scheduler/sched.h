@@ -55,6 +55,7 @@ struct onnxllm_request {
     onnxllm_scheduler *s;
     onnxllm_request_params p;     /* p.prompt points at `prompt` */
     int32_t *prompt;
+    int32_t *forced;              /* p.forced points here */
     olm_req_state state;          /* written under s->mu */
     atomic_bool cancel;
     atomic_int slot;              /* slot index while it has one, else -1 (for cancel) */

@@ -184,11 +184,28 @@ onnxllm_status onnxllm_scheduler_submit(onnxllm_scheduler *s, const onnxllm_requ
     memcpy(r->prompt, p->prompt, p->n_prompt * sizeof *r->prompt);
     r->p = *p;
     r->p.prompt = r->prompt;
+    r->p.forced = NULL;
+    r->p.n_forced = 0;
+    if (p->forced && p->n_forced) {
+        bool ok = (r->forced = malloc(p->n_forced * sizeof *r->forced)) != NULL;
+        for (size_t i = 0; ok && i < p->n_forced; i++) ok = p->forced[i] >= 0 && p->forced[i] < m->cfg.vocab_size;
+        if (!ok) {
+            free(r->forced);
+            free(r->prompt);
+            free(r);
+            return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "submit: a forced token is outside [0, %d)",
+                            m->cfg.vocab_size);
+        }
+        memcpy(r->forced, p->forced, p->n_forced * sizeof *r->forced);
+        r->p.forced = r->forced;
+        r->p.n_forced = p->n_forced;
+    }
     r->s = s;
     atomic_init(&r->cancel, false);
     atomic_init(&r->slot, -1);
     onnxllm_status st = onnxllm_sampler_create(&p->sampler, m->cfg.vocab_size, &r->smp, err);
     if (st) {
+        free(r->forced);
         free(r->prompt);
         free(r);
         return st;
@@ -218,6 +235,7 @@ onnxllm_status onnxllm_scheduler_submit(onnxllm_scheduler *s, const onnxllm_requ
     pthread_mutex_unlock(&s->mu);
     if (st) {
         onnxllm_sampler_free(r->smp);
+        free(r->forced);
         free(r->prompt);
         free(r);
         return st;
@@ -261,6 +279,7 @@ static void request_destroy(onnxllm_scheduler *s, onnxllm_request *r) {
         if (r->all_next) r->all_next->all_prev = r->all_prev;
     }
     onnxllm_sampler_free(r->smp);
+    free(r->forced);
     free(r->prompt);
     free(r);
 }
@@ -554,7 +573,9 @@ static bool emit(onnxllm_scheduler *s, onnxllm_request *r, const float *logits) 
     olm_slot *sl = &s->slots[atomic_load(&r->slot)];
     onnxllm_sequence *q = sl->seq;
     const onnxllm_model *m = s->m;
-    int32_t tok = onnxllm_sampler_sample(r->smp, logits, m->cfg.vocab_size, q->tokens, q->n_tokens);
+    int32_t tok = r->n_generated < (int)r->p.n_forced
+                      ? r->p.forced[r->n_generated]
+                      : onnxllm_sampler_sample(r->smp, logits, m->cfg.vocab_size, q->tokens, q->n_tokens);
     double t = now_ms();
     pthread_mutex_lock(&s->mu);
     if (!r->t_first) {
@@ -636,6 +657,7 @@ static void admit(onnxllm_scheduler *s) {
         s->st.prefix_hits += (uint64_t)r->n_cached;
         s->st.prompt_tokens += r->p.n_prompt;
         pthread_mutex_unlock(&s->mu);
+        if (r->p.on_admit) r->p.on_admit(r->n_cached, r->p.user);
     }
 }
 

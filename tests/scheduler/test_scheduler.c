@@ -818,6 +818,74 @@ TEST(handle_lifetimes) {
     onnxllm_model_free(m);
 }
 
+static void on_admit_rec(int n_cached, void *u) { *(int *)u = n_cached + 1000; }
+static bool collect(int32_t t, void *u);
+
+/* Forced tokens come out as given (each computed), then an eos among them ends it;
+ * on_admit reports the reused prefix before the prompt is computed. */
+TEST(forced_tokens_and_admit) {
+    onnxllm_model *m = load("tiny-gqa");
+    if (!m) {
+        CHECK(0);
+        return;
+    }
+    int V = onnxllm_model_vocab_size(m);
+    onnxllm_scheduler *s = sched(m, 2, NULL, 0);
+    int32_t prompt[12], out[16];
+    make_prompt(prompt, 12, V, 5);
+    size_t n_eos = 0;
+    const int32_t *eos = onnxllm_model_eos(m, &n_eos);
+    int32_t forced[4] = {7, 8, 9, n_eos ? eos[0] : 0};
+    int admit = -1;
+    struct {
+        int32_t *out;
+        int n;
+    } col = {out, 0};
+    onnxllm_request_params p = onnxllm_request_default_params();
+    p.prompt = prompt;
+    p.n_prompt = 12;
+    p.max_new_tokens = 10;
+    p.forced = forced;
+    p.n_forced = 4;
+    p.on_token = collect;
+    p.user = &col;
+    onnxllm_request *r = NULL;
+    onnxllm_error e = {0};
+    onnxllm_request_result res;
+    CHECK(onnxllm_scheduler_submit(s, &p, &r, &e) == ONNXLLM_OK);
+    onnxllm_request_wait(r, &res);
+    onnxllm_request_free(r);
+    CHECK_EQ_INT(col.n, 4);
+    for (int i = 0; i < 4 && i < col.n; i++) CHECK_EQ_INT(out[i], forced[i]);
+    CHECK_EQ_INT(res.stop, n_eos ? ONNXLLM_STOP_EOS : ONNXLLM_STOP_MAX_TOKENS);
+    p.forced = NULL;
+    p.n_forced = 0;
+    p.on_token = NULL;
+    p.on_admit = on_admit_rec; /* its own `user` */
+    p.user = &admit;
+    CHECK(onnxllm_scheduler_submit(s, &p, &r, &e) == ONNXLLM_OK);
+    onnxllm_request_wait(r, &res);
+    onnxllm_request_free(r);
+    CHECK_EQ_INT(admit, 1000 + 11); /* the same prompt: all but its last token reused */
+    CHECK_EQ_INT(res.n_cached, 11);
+    forced[0] = V;
+    p.forced = forced;
+    p.n_forced = 1;
+    CHECK_EQ_INT(onnxllm_scheduler_submit(s, &p, &r, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    onnxllm_scheduler_free(s);
+    onnxllm_model_free(m);
+}
+
+static bool collect(int32_t t, void *u) {
+    struct {
+        int32_t *out;
+        int n;
+    } *c = u;
+    if (c->n < 16) c->out[c->n] = t;
+    c->n++;
+    return true;
+}
+
 /* ---- random events ---------------------------------------------------------------------*/
 
 static uint64_t rng(uint64_t *x) {
@@ -918,6 +986,7 @@ int main(int argc, char **argv) {
     RUN(cancel_mid_prefill_and_mid_decode);
     RUN(admission_refusals);
     RUN(handle_lifetimes);
+    RUN(forced_tokens_and_admit);
     RUN(random_submit_cancel_finish);
     return test_summary("scheduler");
 }
