@@ -379,13 +379,20 @@ const float *onnxllm_sequence_logits(const onnxllm_sequence *s);
 onnxllm_status onnxllm_sequence_step(onnxllm_sequence *s, onnxllm_sampler *smp, int32_t *token,
                                      onnxllm_error *err);
 
-/* Thread-safe (also from a signal handler): asks the call running on s
- * (append/step/generate) to stop. It returns ONNXLLM_ERR_CANCELLED promptly (an
- * ORT run in flight is terminated) and the sequence stays valid: a cancelled
- * append() is undone, a cancelled step() leaves its pending token pending. The
- * request stays set — so later step() calls also refuse — until append(),
- * rewind_to() or generate() starts, which clear it. */
+/* Thread-safe (also from a signal handler): cancels ONE call on s — the
+ * append/step/generate running now, or, when none is running, the next one (a
+ * request made just before a call starts is never lost). That call returns
+ * ONNXLLM_ERR_CANCELLED promptly (an ORT run in flight is terminated) and the
+ * sequence stays valid: a cancelled append() is undone, a cancelled step() leaves its
+ * pending token pending, a cancelled generate() keeps the tokens it produced. The
+ * request is used up by the call it cancels; later calls run normally. A request
+ * that arrives after a call's last check (its run already complete) cancels the
+ * next call. rewind_to() does not take it. */
 void onnxllm_sequence_cancel(onnxllm_sequence *s);
+/* Withdraws a cancel request that no call has taken yet; true when there was one.
+ * For owners that hand a sequence to a new job: a late cancel meant for the previous
+ * job must not stop the new one. Thread-safe. */
+bool onnxllm_sequence_cancel_reset(onnxllm_sequence *s);
 
 /* ---- generation loop ---------------------------------------------------------*/
 /* Called for each generated token (eos included); return false to stop. */

@@ -116,6 +116,9 @@ struct onnxllm_sequence {
     atomic_bool cancel;
 };
 
+/* sequence.c: takes a pending cancel request (true, err filled, ONNXLLM_ERR_CANCELLED):
+ * every call that can be cancelled checks it on entry and around each ORT run. */
+bool olm_sequence_take_cancel(onnxllm_sequence *s, onnxllm_error *err);
 /* sequence.c: computes tokens[n_computed, n_tokens) in one ORT run. */
 onnxllm_status olm_sequence_compute(onnxllm_sequence *s, onnxllm_error *err);
 

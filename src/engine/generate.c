@@ -15,7 +15,6 @@ onnxllm_status onnxllm_generate(onnxllm_sequence *s, const onnxllm_sampler_param
                                 onnxllm_error *err) {
     onnxllm_generate_result r = {0};
     onnxllm_model *m = s->m;
-    atomic_store(&s->cancel, false);
     if (result) *result = r;
     if (max_new_tokens < 0) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "max_new_tokens must be >= 0");
     if (s->n_tokens == 0) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "generate: the sequence is empty");
@@ -25,7 +24,11 @@ onnxllm_status onnxllm_generate(onnxllm_sequence *s, const onnxllm_sampler_param
     if (st) return st;
     r.n_prompt = (int)(s->n_tokens - s->n_computed);
     double t0 = now_ms(), t1 = t0;
-    while (true) {
+    if (olm_sequence_take_cancel(s, err)) { /* asked before the call: this call is the one cancelled */
+        r.stop = ONNXLLM_STOP_CANCELLED;
+        st = ONNXLLM_ERR_CANCELLED;
+    }
+    while (!st) {
         if (r.n_generated >= max_new_tokens) {
             r.stop = ONNXLLM_STOP_MAX_TOKENS;
             break;
@@ -51,9 +54,9 @@ onnxllm_status onnxllm_generate(onnxllm_sequence *s, const onnxllm_sampler_param
             r.stop = ONNXLLM_STOP_CALLBACK;
             break;
         }
-        if (atomic_load(&s->cancel)) {
+        if (olm_sequence_take_cancel(s, err)) {
             r.stop = ONNXLLM_STOP_CANCELLED;
-            st = olm_fail(err, ONNXLLM_ERR_CANCELLED, "cancelled");
+            st = ONNXLLM_ERR_CANCELLED;
             break;
         }
     }

@@ -131,9 +131,19 @@ const float *onnxllm_sequence_logits(const onnxllm_sequence *s) { return s->logi
 
 void onnxllm_sequence_cancel(onnxllm_sequence *s) {
     /* Flag first, then ORT's terminate: olm_sequence_compute clears ORT's flag
-     * before reading ours, so a cancel can never fall between the two. */
+     * before reading ours, so a cancel can never fall between the two. The flag
+     * stays set until a call takes it (olm_sequence_take_cancel): the call running
+     * now, or the next one — a request is never lost and stops exactly one call. */
     atomic_store(&s->cancel, true);
     olm_ort_void(s->m->api, s->m->api->RunOptionsSetTerminate(s->run_opts));
+}
+
+bool onnxllm_sequence_cancel_reset(onnxllm_sequence *s) { return atomic_exchange(&s->cancel, false); }
+
+bool olm_sequence_take_cancel(onnxllm_sequence *s, onnxllm_error *err) {
+    if (!atomic_exchange(&s->cancel, false)) return false;
+    olm_fail(err, ONNXLLM_ERR_CANCELLED, "cancelled");
+    return true;
 }
 
 /* An int tensor [1, n] over buf (int64 or int32 view). */
@@ -199,15 +209,15 @@ onnxllm_status olm_sequence_compute(onnxllm_sequence *s, onnxllm_error *err) {
     if (!s->kv.shared && (st = olm_kvcache_bind(m, &s->kv, s->bind, err))) goto done;
 
     olm_ort_void(api, api->RunOptionsUnsetTerminate(s->run_opts));
-    if (atomic_load(&s->cancel)) {
-        st = olm_fail(err, ONNXLLM_ERR_CANCELLED, "cancelled");
+    if (olm_sequence_take_cancel(s, err)) {
+        st = ONNXLLM_ERR_CANCELLED;
         goto done;
     }
     os = api->RunWithBinding(m->session, s->run_opts, s->bind);
     if (os) {
-        if (atomic_load(&s->cancel)) {
+        if (olm_sequence_take_cancel(s, err)) { /* the run was terminated */
             api->ReleaseStatus(os);
-            st = olm_fail(err, ONNXLLM_ERR_CANCELLED, "cancelled");
+            st = ONNXLLM_ERR_CANCELLED;
         } else {
             st = olm_ort_status(api, os, ONNXLLM_ERR_RUNTIME, err, "ONNX Runtime run failed");
         }
@@ -266,7 +276,7 @@ done:
 
 onnxllm_status onnxllm_sequence_append(onnxllm_sequence *s, const int32_t *ids, size_t n, onnxllm_error *err) {
     const olm_genai_config *c = &s->m->cfg;
-    atomic_store(&s->cancel, false);
+    if (olm_sequence_take_cancel(s, err)) return ONNXLLM_ERR_CANCELLED; /* asked before the call: not lost */
     if (n == 0) { /* just compute what is pending (e.g. after rewind_to) */
         if (s->logits_valid || s->n_tokens == 0) return ONNXLLM_OK;
         if (s->n_computed == s->n_tokens) {
@@ -312,7 +322,6 @@ size_t onnxllm_sequence_reusable_prefix(const onnxllm_sequence *s, const int32_t
 }
 
 onnxllm_status onnxllm_sequence_rewind_to(onnxllm_sequence *s, size_t n, onnxllm_error *err) {
-    atomic_store(&s->cancel, false);
     if (n > s->n_tokens)
         return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "rewind_to(%zu): the sequence holds only %zu tokens", n,
                         s->n_tokens);
@@ -333,6 +342,8 @@ onnxllm_status onnxllm_sequence_rewind_to(onnxllm_sequence *s, size_t n, onnxllm
 onnxllm_status onnxllm_sequence_step(onnxllm_sequence *s, onnxllm_sampler *smp, int32_t *token, onnxllm_error *err) {
     onnxllm_model *m = s->m;
     *token = -1;
+    /* also when the logits are ready and no run is needed (after append) */
+    if (olm_sequence_take_cancel(s, err)) return ONNXLLM_ERR_CANCELLED;
     if (s->n_tokens == 0) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "step: the sequence is empty");
     if (s->n_tokens >= (size_t)m->max_length)
         return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "step: the sequence is full (max_length %d)",

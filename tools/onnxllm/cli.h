@@ -109,8 +109,9 @@ onnxllm_status cli_generate(cli_session *s, onnxllm_sequence *seq, const int32_t
  * it before loading the model, so ORT's threads inherit the mask) and a watcher
  * thread waits for it. Idle (at a prompt, the initial state) SIGINT exits with
  * 130; busy, it sets the interrupted flag and cancels the busy sequence (if any).
- * The flag closes the race with the engine, which clears a sequence's cancel
- * request when its next call starts: callers also check cli_sigint_interrupted. */
+ * Callers also check cli_sigint_interrupted (a Ctrl-C between two engine calls
+ * is seen by both), and must take the sequence back (cli_sigint_busy(w, NULL) or
+ * cli_sigint_idle) before freeing it. */
 cli_sigint *cli_sigint_start(void);
 void cli_sigint_busy(cli_sigint *w, onnxllm_sequence *seq); /* seq may be NULL; keeps the flag */
 void cli_sigint_idle(cli_sigint *w);                        /* clears the flag */

@@ -354,7 +354,11 @@ void cli_sigint_busy(cli_sigint *w, onnxllm_sequence *seq) {
     pthread_mutex_lock(&w->lock);
     w->busy = true;
     w->seq = seq;
-    if (seq && w->interrupted) onnxllm_sequence_cancel(seq);
+    if (seq) {
+        /* a Ctrl-C that reached the previous answer after it ended is not this one's */
+        onnxllm_sequence_cancel_reset(seq);
+        if (w->interrupted) onnxllm_sequence_cancel(seq);
+    }
     pthread_mutex_unlock(&w->lock);
 }
 
