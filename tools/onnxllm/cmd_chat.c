@@ -306,6 +306,9 @@ int cmd_chat(int argc, char **argv) {
         free(ans.text);
         cli_sigint_idle(sig);
     }
+    /* /exit and the out-of-memory break leave the loop busy with seq: the watcher must
+     * let go of it before it is freed (a Ctrl-C during shutdown used it after free) */
+    cli_sigint_busy(sig, NULL);
     hist_clear(&h);
     free(h.m);
     free(system);
