@@ -645,6 +645,9 @@ static void admit(onnxllm_scheduler *s) {
         r->state = REQ_PREFILL;
         pthread_mutex_unlock(&s->mu);
         olm_slot *t = pl.target;
+        /* A cancel aimed at the slot's previous request may still be pending on its
+         * sequence: it must not stop this one (r's own cancel is r->cancel). */
+        atomic_store(&t->seq->cancel, false);
         apply_plan(s, r, &pl);
         t->state = SLOT_BUSY;
         t->req = r;
@@ -718,6 +721,7 @@ static void decode(onnxllm_scheduler *s) {
                 olm_slot *sl = &s->slots[slots[side][k]];
                 onnxllm_request *r = sl->req;
                 onnxllm_status st = onnxllm_sequence_append(sl->seq, NULL, 0, &e);
+                if (st == ONNXLLM_ERR_CANCELLED && !atomic_load(&r->cancel)) continue; /* not ours: next step */
                 if (st) {
                     fail_request(s, r, st, &e);
                     continue;
