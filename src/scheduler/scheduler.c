@@ -647,7 +647,7 @@ static void admit(onnxllm_scheduler *s) {
         olm_slot *t = pl.target;
         /* A cancel aimed at the slot's previous request may still be pending on its
          * sequence: it must not stop this one (r's own cancel is r->cancel). */
-        atomic_store(&t->seq->cancel, false);
+        onnxllm_sequence_cancel_reset(t->seq);
         apply_plan(s, r, &pl);
         t->state = SLOT_BUSY;
         t->req = r;

@@ -75,6 +75,7 @@ typedef struct job {
     atomic_int done_calls;
     int cancel_after;             /* cancel itself from on_token after this many (0 = never) */
     int cancel_at_progress;       /* cancel itself from on_progress (prefill) */
+    atomic_int *hold;             /* on_token waits while *hold is set (keeps a slot busy) */
     onnxllm_request *req;
     onnxllm_request_result res;
 } job;
@@ -84,6 +85,7 @@ static bool on_token(int32_t t, void *u) {
     int k = atomic_load(&j->n_out);
     if (k < MAXGEN) j->out[k] = t;
     atomic_store(&j->n_out, k + 1);
+    while (j->hold && atomic_load(j->hold)) usleep(200);
     if (j->cancel_after && k + 1 >= j->cancel_after) onnxllm_request_cancel(j->req);
     return true;
 }
@@ -756,11 +758,15 @@ TEST(admission_refusals) {
     printf("  too long: %s\n", e.message);
     CHECK(strstr(e.message, "exceeds the context"));
     CHECK(j[3].req == NULL);
+    atomic_int hold = 1;
+    j[0].hold = &hold; /* the only slot stays busy until released */
     CHECK_EQ_INT(submit(s, &j[0], &e), ONNXLLM_OK);
+    while (!atomic_load(&j[0].n_out)) usleep(100);
     CHECK_EQ_INT(submit(s, &j[1], &e), ONNXLLM_OK);
     CHECK_EQ_INT(submit(s, &j[2], &e), ONNXLLM_ERR_OVERLOADED); /* one running + one waiting */
     printf("  full: %s\n", e.message);
     onnxllm_request_cancel(j[0].req);
+    atomic_store(&hold, 0);
     onnxllm_request_wait(j[0].req, NULL);
     onnxllm_request_wait(j[1].req, NULL);
     CHECK_EQ_INT(j[1].res.status, ONNXLLM_OK);
