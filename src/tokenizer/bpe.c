@@ -16,6 +16,7 @@
 #include "tokenizer/tok_internal.h"
 #include "common/error.h"
 #include "common/json.h"
+#include "common/checked.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,7 +210,9 @@ bool olm_bpe_encode(const onnxllm_tokenizer *t, const char *s, size_t len, olm_s
         if (id >= 0) return olm_tokens_push(out, id);
     }
     if (t->byte_level) {
-        if (!sym_reserve(sc, len)) return false;
+        /* a byte whose char is missing falls back to the <0xXX> tokens of that char's
+         * UTF-8 bytes: up to 2 symbols per input byte */
+        if (!sym_reserve(sc, 2 * len + 1)) return false;
         size_t n = 0;
         unk_state u = {t->unk_id, 0};
         for (size_t i = 0; i < len; i++) {
@@ -227,8 +230,10 @@ bool olm_bpe_encode(const onnxllm_tokenizer *t, const char *s, size_t len, olm_s
         return merge_word(t, sc, n, out);
     }
 general:;
-    /* one symbol per char; up to 4 byte-fallback symbols per char */
-    if (!sym_reserve(sc, len * 4 + 1)) return false;
+    /* one symbol per char, or byte fallback: one per byte of the char with its affixes
+     * (continuing_subword_prefix + char + end_of_word_suffix, lengths capped at load) */
+    size_t per_char = 4 + t->cont_prefix_len + t->eow_suffix_len, cap;
+    if (!olm_mul_size(len, per_char, &cap) || !sym_reserve(sc, cap + 1)) return false;
     size_t n = 0;
     unk_state u = {t->unk_id, 0};
     olm_buf *key = &sc->tmp;
@@ -313,6 +318,9 @@ onnxllm_status olm_bpe_load(onnxllm_tokenizer *t, const cJSON *model, const olm_
     t->ignore_merges = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "ignore_merges"));
     if ((st = opt_string(model, "continuing_subword_prefix", file, &t->cont_prefix, &t->cont_prefix_len, err))) return st;
     if ((st = opt_string(model, "end_of_word_suffix", file, &t->eow_suffix, &t->eow_suffix_len, err))) return st;
+    /* they size the symbol buffer of every char; real ones are "##" and "</w>" */
+    if (t->cont_prefix_len > 64 || t->eow_suffix_len > 64)
+        return olm_fail(err, ONNXLLM_ERR_UNSUPPORTED, "%s: model: continuing_subword_prefix / end_of_word_suffix longer than 64 bytes", file);
 
     const cJSON *it;
     if (fm) /* the fast reader filled t->vocab */

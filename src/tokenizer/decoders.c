@@ -39,34 +39,24 @@ static bool tl_append(tokl *l, const char *s, size_t n) {
 }
 #define TOK(l, i) ((l)->b->p + (l)->v[i].off)
 
+typedef struct {
+    const char *content, *s;
+    size_t cl, prev;
+    tokl *o;
+} repl_ctx;
+
+static bool repl_match(void *user, size_t ms, size_t me) {
+    repl_ctx *c = user;
+    if (!tl_append(c->o, c->s + c->prev, ms - c->prev) || !tl_append(c->o, c->content, c->cl)) return false;
+    c->prev = me;
+    return true;
+}
+
 static bool replace_into(const olm_pattern *pat, const char *content, size_t cl, const char *s, size_t n, tokl *o,
                          pcre2_match_data **md) {
     if (!tl_open(o)) return false;
-    if (!pat->re) {
-        size_t i = 0;
-        if (pat->len)
-            while (i < n) {
-                const char *f = memmem(s + i, n - i, pat->str, pat->len);
-                if (!f) break;
-                if (!tl_append(o, s + i, (size_t)(f - (s + i))) || !tl_append(o, content, cl)) return false;
-                i = (size_t)(f - s) + pat->len;
-            }
-        return tl_append(o, s + i, n - i);
-    }
-    if (!*md && !(*md = pcre2_match_data_create(8, NULL))) return false;
-    size_t at = 0, prev = 0;
-    while (at <= n) {
-        if (pcre2_match(pat->re, (PCRE2_SPTR)s, n, at, PCRE2_NO_UTF_CHECK, *md, NULL) < 0) break;
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(*md);
-        if (!tl_append(o, s + prev, ov[0] - prev) || !tl_append(o, content, cl)) return false;
-        prev = ov[1];
-        if (ov[1] == ov[0]) {
-            if (ov[1] >= n) break;
-            at = ov[1] + (size_t)olm_utf8_len((unsigned char)s[ov[1]]);
-        } else
-            at = ov[1];
-    }
-    return tl_append(o, s + prev, n - prev);
+    repl_ctx c = {content, s, cl, 0, o};
+    return olm_pattern_foreach(pat, s, n, md, repl_match, &c) && tl_append(o, s + c.prev, n - c.prev);
 }
 
 static int hexv(char c) {
@@ -239,6 +229,9 @@ bool olm_decode_ids(const onnxllm_tokenizer *t, const int32_t *ids, size_t n, bo
 }
 
 /* ---- parsing --------------------------------------------------------------------------- */
+static onnxllm_status parse_any(const cJSON *j, const char *file, void *p, onnxllm_error *err);
+static void free_any(void *p);
+
 onnxllm_status olm_decoder_parse(const cJSON *j, const char *file, olm_decoder *d, onnxllm_error *err) {
     memset(d, 0, sizeof *d);
     if (!cJSON_IsObject(j)) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: decoder: expected an object, got %s", file, olm_json_type(j));
@@ -290,19 +283,15 @@ onnxllm_status olm_decoder_parse(const cJSON *j, const char *file, olm_decoder *
         d->kind = DEC_SEQUENCE;
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "decoders");
         if (!cJSON_IsArray(arr)) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: decoder Sequence: 'decoders' must be an array", file);
-        size_t n = (size_t)cJSON_GetArraySize(arr);
-        d->kids = calloc(n ? n : 1, sizeof *d->kids);
-        if (!d->kids) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
-        const cJSON *it;
-        cJSON_ArrayForEach(it, arr) {
-            onnxllm_status st = olm_decoder_parse(it, file, &d->kids[d->nkids], err);
-            if (st) return st;
-            d->nkids++;
-        }
-        return ONNXLLM_OK;
+        return olm_parse_sequence(arr, sizeof *d->kids, (void **)&d->kids, &d->nkids, file, parse_any, free_any, err);
     }
     return olm_fail(err, ONNXLLM_ERR_UNSUPPORTED, "%s: unsupported decoder type '%s'", file, type);
 }
+
+static onnxllm_status parse_any(const cJSON *j, const char *file, void *p, onnxllm_error *err) {
+    return olm_decoder_parse(j, file, p, err);
+}
+static void free_any(void *p) { olm_decoder_free(p); }
 
 void olm_decoder_free(olm_decoder *d) {
     if (!d) return;

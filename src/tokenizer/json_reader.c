@@ -9,6 +9,7 @@
  * odd merges) makes it give up; the caller then parses the whole file with cJSON,
  * which produces the positioned error or the precise "unsupported ..." message. */
 #include "tokenizer/tok_internal.h"
+#include "common/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -127,12 +128,14 @@ static bool more(jr *r, char close, bool *ok) {
 }
 
 /* adds the value at r->p, parsed by cJSON, to obj under key */
+/* A value handed to cJSON through the strict parser (common/json.h). A key given twice
+ * gives up: the full parse resolves duplicates the way Python does. */
 static bool add_cjson(jr *r, cJSON *obj, const char *key) {
     ws(r);
     const char *s = r->p;
-    if (!skip(r)) return false;
-    cJSON *v = cJSON_ParseWithLength(s, (size_t)(r->p - s));
-    if (!v) return false;
+    if (!skip(r) || cJSON_GetObjectItemCaseSensitive(obj, key)) return false;
+    cJSON *v = NULL;
+    if (olm_json_parse(s, (size_t)(r->p - s), "", &v, NULL)) return false;
     cJSON_AddItemToObject(obj, key, v);
     return true;
 }
@@ -145,7 +148,7 @@ static bool vocab(jr *r, onnxllm_tokenizer *t, olm_buf *key, int64_t *maxid) {
     do {
         ws(r);
         key->len = 0;
-        if (!str(r, key) || !expect(r, ':')) return false;
+        if (!str(r, key) || !expect(r, ':')) return false; /* a NUL in a key is kept (lengths, not C strings) */
         ws(r);
         int64_t v = 0;
         const char *d = r->p;
@@ -214,6 +217,9 @@ cJSON *olm_fast_read(onnxllm_tokenizer *t, const char *json, size_t len, olm_fas
     int64_t maxid = -1;
     bool ok = false, vocab_seen = false;
     memset(fm, 0, sizeof *fm);
+    /* the strict parser's rules (common/json.h) that this reader would not see: invalid
+     * UTF-8 gives up here (and gets the positioned error from the full parse) */
+    if (olm_utf8_valid_prefix(json, len) != len) goto fail;
     if (!root || !olm_strmap_init(&t->vocab, len / 48 + 16) || !expect(&r, '{')) goto fail;
     ws(&r);
     if (r.p < r.end && *r.p == '}') goto fail; /* empty: let the slow path report */

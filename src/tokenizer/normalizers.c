@@ -6,6 +6,7 @@
 #include "tokenizer/tok_internal.h"
 #include "common/error.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -37,37 +38,27 @@ static bool unicode_form(olm_norm_kind k, const char *s, size_t n, olm_buf *out)
     return ok;
 }
 
+typedef struct {
+    const olm_normalizer *nm;
+    const char *s;
+    size_t prev;
+    olm_buf *out;
+} repl_ctx;
+
+static bool repl_match(void *user, size_t ms, size_t me) {
+    repl_ctx *c = user;
+    if (!olm_buf_put(c->out, c->s + c->prev, ms - c->prev) || !olm_buf_put(c->out, c->nm->s2, c->nm->l2)) return false;
+    c->prev = me;
+    return true;
+}
+
 static bool replace_all(const olm_normalizer *nm, const char *s, size_t n, olm_buf *out) {
     out->len = 0;
-    if (!nm->pat.re) {
-        const char *pat = nm->pat.str;
-        size_t pl = nm->pat.len, i = 0;
-        if (!pl) return olm_buf_put(out, s, n);
-        while (i < n) {
-            const char *f = memmem(s + i, n - i, pat, pl);
-            if (!f) break;
-            if (!olm_buf_put(out, s + i, (size_t)(f - (s + i))) || !olm_buf_put(out, nm->s2, nm->l2)) return false;
-            i = (size_t)(f - s) + pl;
-        }
-        return olm_buf_put(out, s + i, n - i);
-    }
-    pcre2_match_data *md = pcre2_match_data_create(8, NULL);
-    if (!md) return false;
-    size_t at = 0, prev = 0;
-    bool ok = true;
-    while (ok && at <= n) {
-        if (pcre2_match(nm->pat.re, (PCRE2_SPTR)s, n, at, PCRE2_NO_UTF_CHECK, md, NULL) < 0) break;
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-        ok = olm_buf_put(out, s + prev, ov[0] - prev) && olm_buf_put(out, nm->s2, nm->l2);
-        prev = ov[1];
-        if (ov[1] == ov[0]) {
-            if (ov[1] >= n) break;
-            at = ov[1] + (size_t)olm_utf8_len((unsigned char)s[ov[1]]);
-        } else
-            at = ov[1];
-    }
-    pcre2_match_data_free(md);
-    return ok && olm_buf_put(out, s + prev, n - prev);
+    pcre2_match_data *md = NULL;
+    repl_ctx c = {nm, s, 0, out};
+    bool ok = olm_pattern_foreach(&nm->pat, s, n, &md, repl_match, &c) && olm_buf_put(out, s + c.prev, n - c.prev);
+    if (md) pcre2_match_data_free(md);
+    return ok;
 }
 
 static bool lowercase(const char *s, size_t n, olm_buf *out) {
@@ -136,6 +127,12 @@ static bool one(const olm_normalizer *nm, const char *s, size_t n, olm_buf *out,
         for (size_t i = 0; i < nm->nkids && ok; i++) {
             tmp->len = 0;
             ok = olm_buf_put(tmp, out->p, out->len) && one(&nm->kids[i], tmp->p, tmp->len, out, &inner);
+            /* chained Replace normalizers (a -> aa, repeated) grow the text geometrically:
+             * bounded instead of running out of memory */
+            if (ok && out->len > OLM_NORM_MAX_GROWTH * (n + 64)) {
+                errno = OLM_NORM_ERRNO;
+                ok = false;
+            }
         }
         olm_buf_free(&inner);
         return ok;
@@ -147,6 +144,11 @@ static bool one(const olm_normalizer *nm, const char *s, size_t n, olm_buf *out,
 bool olm_normalize(const olm_normalizer *nm, const char *s, size_t n, olm_buf *out, olm_buf *tmp) {
     return one(nm, s, n, out, tmp);
 }
+
+static onnxllm_status parse_any(const cJSON *j, const char *file, void *p, onnxllm_error *err) {
+    return olm_normalizer_parse(j, file, p, err);
+}
+static void free_any(void *p) { olm_normalizer_free(p); }
 
 onnxllm_status olm_normalizer_parse(const cJSON *j, const char *file, olm_normalizer *nm, onnxllm_error *err) {
     memset(nm, 0, sizeof *nm);
@@ -186,16 +188,7 @@ onnxllm_status olm_normalizer_parse(const cJSON *j, const char *file, olm_normal
         nm->kind = NORM_SEQUENCE;
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "normalizers");
         if (!cJSON_IsArray(arr)) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: normalizer Sequence: 'normalizers' must be an array", file);
-        size_t n = (size_t)cJSON_GetArraySize(arr);
-        nm->kids = calloc(n ? n : 1, sizeof *nm->kids);
-        if (!nm->kids) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
-        const cJSON *it;
-        cJSON_ArrayForEach(it, arr) {
-            onnxllm_status st = olm_normalizer_parse(it, file, &nm->kids[nm->nkids], err);
-            if (st) return st;
-            nm->nkids++;
-        }
-        return ONNXLLM_OK;
+        return olm_parse_sequence(arr, sizeof *nm->kids, (void **)&nm->kids, &nm->nkids, file, parse_any, free_any, err);
     }
     return olm_fail(err, ONNXLLM_ERR_UNSUPPORTED, "%s: unsupported normalizer type '%s'", file, type);
 }

@@ -28,40 +28,22 @@ static bool span_push(olm_scratch *sc, size_t s, size_t e, bool m) {
 }
 
 /* ---- find_matches: spans covering [0,n), m = matched by the pattern ------------- */
-static bool regex_matches(const pcre2_code *re, const char *s, size_t n, olm_scratch *sc) {
-    if (!sc->md && !(sc->md = pcre2_match_data_create(32, NULL))) return false;
-    size_t prev = 0, at = 0;
-    while (at <= n) {
-        int rc = pcre2_match(re, (PCRE2_SPTR)s, n, at, PCRE2_NO_UTF_CHECK, sc->md, NULL);
-        if (rc < 0) break;
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(sc->md);
-        size_t ms = ov[0], me = ov[1];
-        if (ms != prev && !span_push(sc, prev, ms, false)) return false;
-        if (!span_push(sc, ms, me, true)) return false;
-        prev = me;
-        if (me == ms) { /* empty match: step one character */
-            if (me >= n) break;
-            at = me + (size_t)olm_utf8_len((unsigned char)s[me]);
-        } else
-            at = me;
-    }
-    if (prev != n && !span_push(sc, prev, n, false)) return false;
-    return true;
+typedef struct {
+    olm_scratch *sc;
+    size_t prev;
+} span_ctx;
+
+static bool span_match(void *user, size_t ms, size_t me) {
+    span_ctx *c = user;
+    if (ms != c->prev && !span_push(c->sc, c->prev, ms, false)) return false;
+    c->prev = me;
+    return span_push(c->sc, ms, me, true);
 }
 
-static bool string_matches(const char *pat, size_t pl, const char *s, size_t n, olm_scratch *sc) {
-    if (pl == 0) return span_push(sc, 0, n, false);
-    size_t prev = 0, i = 0;
-    while (i + pl <= n) {
-        const char *f = memmem(s + i, n - i, pat, pl);
-        if (!f) break;
-        size_t ms = (size_t)(f - s);
-        if (ms != prev && !span_push(sc, prev, ms, false)) return false;
-        if (!span_push(sc, ms, ms + pl, true)) return false;
-        prev = i = ms + pl;
-    }
-    if (prev != n && !span_push(sc, prev, n, false)) return false;
-    return true;
+static bool pattern_matches(const olm_pattern *p, const char *s, size_t n, olm_scratch *sc) {
+    span_ctx c = {sc, 0};
+    if (!olm_pattern_foreach(p, s, n, &sc->md, span_match, &c)) return false;
+    return c.prev == n || span_push(sc, c.prev, n, false);
 }
 
 typedef bool (*char_pred)(int32_t cp, const olm_pretok *p);
@@ -175,10 +157,8 @@ static bool step_split(const olm_pretok *p, olm_scratch *sc, olm_pieces *out) {
                     ok = span_push(sc, i, i + l, true);
                     i += l;
                 }
-            } else if (p->pat.re)
-                ok = regex_matches(p->pat.re, s, n, sc);
-            else
-                ok = string_matches(p->pat.str, p->pat.len, s, n, sc);
+            } else
+                ok = pattern_matches(&p->pat, s, n, sc);
             break;
         case PRE_DIGITS:
             ok = pred_matches(pred_digit, p, s, n, sc);
@@ -192,7 +172,7 @@ static bool step_split(const olm_pretok *p, olm_scratch *sc, olm_pieces *out) {
             inv = false;
             break;
         case PRE_WHITESPACE: /* \w+|[^\w\s]+ , Removed, inverted */
-            ok = regex_matches(p->pat.re, s, n, sc);
+            ok = pattern_matches(&p->pat, s, n, sc);
             beh = SPLIT_REMOVED;
             inv = true;
             break;
@@ -319,6 +299,9 @@ static bool jbool(const cJSON *j, const char *k, bool dflt) {
     return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
 }
 
+static onnxllm_status parse_any(const cJSON *j, const char *file, void *p, onnxllm_error *err);
+static void free_any(void *p);
+
 onnxllm_status olm_pretok_parse(const cJSON *j, const char *file, olm_pretok *p, onnxllm_error *err) {
     memset(p, 0, sizeof *p);
     if (!cJSON_IsObject(j)) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: pre_tokenizer: expected an object, got %s", file, olm_json_type(j));
@@ -330,15 +313,7 @@ onnxllm_status olm_pretok_parse(const cJSON *j, const char *file, olm_pretok *p,
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "pretokenizers");
         if (!cJSON_IsArray(arr)) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: pre_tokenizer Sequence: 'pretokenizers' must be an array", file);
         p->kind = PRE_SEQUENCE;
-        size_t n = (size_t)cJSON_GetArraySize(arr);
-        p->kids = calloc(n ? n : 1, sizeof *p->kids);
-        if (!p->kids) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
-        const cJSON *it;
-        cJSON_ArrayForEach(it, arr) {
-            if ((st = olm_pretok_parse(it, file, &p->kids[p->nkids], err))) return st;
-            p->nkids++;
-        }
-        return ONNXLLM_OK;
+        return olm_parse_sequence(arr, sizeof *p->kids, (void **)&p->kids, &p->nkids, file, parse_any, free_any, err);
     }
     if (!strcmp(type, "Split")) {
         p->kind = PRE_SPLIT;
@@ -394,15 +369,7 @@ onnxllm_status olm_pretok_parse(const cJSON *j, const char *file, olm_pretok *p,
     }
     if (!strcmp(type, "Whitespace")) {
         p->kind = PRE_WHITESPACE;
-        int ec;
-        PCRE2_SIZE eo;
-        olm_buf tr = {0};
-        if (!olm_regex_translate("\\w+|[^\\w\\s]+", &tr)) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
-        p->pat.re = pcre2_compile((PCRE2_SPTR)tr.p, tr.len, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
-        olm_buf_free(&tr);
-        if (!p->pat.re) return olm_fail(err, ONNXLLM_ERR_INTERNAL, "%s: cannot compile the Whitespace regex", file);
-        pcre2_jit_compile(p->pat.re, PCRE2_JIT_COMPLETE);
-        return ONNXLLM_OK;
+        return olm_pattern_regex(&p->pat, "\\w+|[^\\w\\s]+", "pre_tokenizer Whitespace", file, err);
     }
     if (!strcmp(type, "WhitespaceSplit")) {
         p->kind = PRE_WHITESPACE_SPLIT;
@@ -410,6 +377,11 @@ onnxllm_status olm_pretok_parse(const cJSON *j, const char *file, olm_pretok *p,
     }
     return olm_fail(err, ONNXLLM_ERR_UNSUPPORTED, "%s: unsupported pre_tokenizer type '%s'", file, type);
 }
+
+static onnxllm_status parse_any(const cJSON *j, const char *file, void *p, onnxllm_error *err) {
+    return olm_pretok_parse(j, file, p, err);
+}
+static void free_any(void *p) { olm_pretok_free(p); }
 
 void olm_pretok_free(olm_pretok *p) {
     if (!p) return;

@@ -10,6 +10,7 @@
 #ifndef OLM_TOK_INTERNAL_H
 #define OLM_TOK_INTERNAL_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -120,7 +121,39 @@ typedef struct olm_pattern { /* Split/Replace pattern: a literal string or a PCR
     char *str;
     size_t len;
     pcre2_code *re;
+    pcre2_match_context *mctx; /* raised limits (OLM_REGEX_*), read-only after load */
 } olm_pattern;
+/* PCRE2 limits: far above what real inputs need (the defaults, 10M steps and 20 MB of
+ * backtracking heap, could be reached by long real text); hitting them is an error. */
+#define OLM_REGEX_MATCH_LIMIT 100000000u
+#define OLM_REGEX_HEAP_LIMIT_KIB (512u * 1024u)
+/* errno value a component sets when a pattern hit the PCRE2 limits (encode/decode
+ * report it instead of a different tokenization). */
+#define OLM_REGEX_ERRNO ERANGE
+/* A Replace normalizer's output may be at most this many times its input (+64 bytes):
+ * chained Replace normalizers (a -> aa, repeated) otherwise grow until memory runs out.
+ * Exceeding it fails encode with errno = OLM_NORM_ERRNO. */
+#define OLM_NORM_MAX_GROWTH 64
+#define OLM_NORM_ERRNO EOVERFLOW
+/* Token ids may leave gaps: at most 4 x the tokens defined + this many ids in all. */
+#define OLM_TOK_ID_SLACK 65536
+/* The error for a component that returned false: errno OLM_REGEX_ERRNO / OLM_NORM_ERRNO
+ * say which limit was hit, anything else is out of memory. */
+onnxllm_status olm_tok_failure(const onnxllm_tokenizer *t, const char *what, onnxllm_error *err);
+/* Compiles regex re (HF/Oniguruma syntax, translated) into out. */
+onnxllm_status olm_pattern_regex(olm_pattern *out, const char *re, const char *where, const char *file,
+                                 onnxllm_error *err);
+/* Every non-overlapping match of p in s[0, n), leftmost first; an empty match steps
+ * one character. fn(user, start, end) returns false to fail. Literal patterns match
+ * with memmem (an empty literal matches nothing). Returns false when fn failed, a
+ * buffer could not be allocated or PCRE2 hit a limit (errno = OLM_REGEX_ERRNO). */
+bool olm_pattern_foreach(const olm_pattern *p, const char *s, size_t n, pcre2_match_data **md,
+                         bool (*fn)(void *user, size_t start, size_t end), void *user);
+/* Parses a Sequence's array into kids (elem bytes each) with parse(j, file, kid, err);
+ * on failure every kid parsed so far and the failing one are freed with fr. */
+onnxllm_status olm_parse_sequence(const cJSON *arr, size_t elem, void **kids, size_t *nkids, const char *file,
+                                  onnxllm_status (*parse)(const cJSON *, const char *, void *, onnxllm_error *),
+                                  void (*fr)(void *), onnxllm_error *err);
 typedef struct olm_normalizer {
     olm_norm_kind kind;
     char *s1, *s2; /* Prepend: s1; Replace: s2 = content */

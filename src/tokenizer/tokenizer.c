@@ -7,7 +7,9 @@
 #include "tokenizer/tok_internal.h"
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/checked.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,12 +80,17 @@ onnxllm_status olm_pattern_parse(const cJSON *pat, const char *where, const char
     }
     if (!cJSON_IsString(r))
         return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: %s: 'pattern' must be {\"String\": ...} or {\"Regex\": ...}", file, where);
-    out->len = strlen(r->valuestring);
-    if (!(out->str = strdup(r->valuestring))) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
+    return olm_pattern_regex(out, r->valuestring, where, file, err);
+}
+
+onnxllm_status olm_pattern_regex(olm_pattern *out, const char *re, const char *where, const char *file,
+                                 onnxllm_error *err) {
+    out->len = strlen(re);
+    if (!(out->str = strdup(re))) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
     int ec;
     PCRE2_SIZE eo;
     olm_buf tr = {0};
-    if (!olm_regex_translate(r->valuestring, &tr)) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
+    if (!olm_regex_translate(re, &tr)) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
     out->re = pcre2_compile((PCRE2_SPTR)tr.p, tr.len, PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
     olm_buf_free(&tr);
     if (!out->re) {
@@ -92,13 +99,70 @@ onnxllm_status olm_pattern_parse(const cJSON *pat, const char *where, const char
         return olm_fail(err, ONNXLLM_ERR_UNSUPPORTED, "%s: %s: cannot compile regex at offset %zu: %s", file, where, (size_t)eo, (char *)msg);
     }
     pcre2_jit_compile(out->re, PCRE2_JIT_COMPLETE); /* optional speed-up; interpreter otherwise */
+    if (!(out->mctx = pcre2_match_context_create(NULL))) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
+    pcre2_set_match_limit(out->mctx, OLM_REGEX_MATCH_LIMIT);
+    pcre2_set_depth_limit(out->mctx, OLM_REGEX_MATCH_LIMIT);
+    pcre2_set_heap_limit(out->mctx, OLM_REGEX_HEAP_LIMIT_KIB);
     return ONNXLLM_OK;
 }
 
 void olm_pattern_free(olm_pattern *p) {
     free(p->str);
     if (p->re) pcre2_code_free(p->re);
+    if (p->mctx) pcre2_match_context_free(p->mctx);
     memset(p, 0, sizeof *p);
+}
+
+bool olm_pattern_foreach(const olm_pattern *p, const char *s, size_t n, pcre2_match_data **md,
+                         bool (*fn)(void *user, size_t start, size_t end), void *user) {
+    if (!p->re) {
+        if (!p->len) return true;
+        for (size_t i = 0; i + p->len <= n;) {
+            const char *f = memmem(s + i, n - i, p->str, p->len);
+            if (!f) break;
+            size_t ms = (size_t)(f - s);
+            if (!fn(user, ms, ms + p->len)) return false;
+            i = ms + p->len;
+        }
+        return true;
+    }
+    if (!*md && !(*md = pcre2_match_data_create(32, NULL))) return false;
+    for (size_t at = 0; at <= n;) {
+        int rc = pcre2_match(p->re, (PCRE2_SPTR)s, n, at, PCRE2_NO_UTF_CHECK, *md, p->mctx);
+        if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc < 0) { /* a limit (or another PCRE2 error): never a silently different result */
+            errno = OLM_REGEX_ERRNO;
+            return false;
+        }
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(*md);
+        if (!fn(user, ov[0], ov[1])) return false;
+        if (ov[1] == ov[0]) { /* empty match: step one character */
+            if (ov[1] >= n) break;
+            at = ov[1] + (size_t)olm_utf8_len((unsigned char)s[ov[1]]);
+        } else
+            at = ov[1];
+    }
+    return true;
+}
+
+onnxllm_status olm_parse_sequence(const cJSON *arr, size_t elem, void **kids, size_t *nkids, const char *file,
+                                  onnxllm_status (*parse)(const cJSON *, const char *, void *, onnxllm_error *),
+                                  void (*fr)(void *), onnxllm_error *err) {
+    size_t n = (size_t)cJSON_GetArraySize(arr);
+    char *k = calloc(n ? n : 1, elem);
+    *kids = k;
+    *nkids = 0;
+    if (!k) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", file);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr) {
+        onnxllm_status st = parse(it, file, k + *nkids * elem, err);
+        if (st) {
+            fr(k + *nkids * elem); /* what the failing one had built */
+            return st;
+        }
+        (*nkids)++;
+    }
+    return ONNXLLM_OK;
 }
 
 void onnxllm_tokens_free(onnxllm_tokens *t) {
@@ -160,6 +224,18 @@ static onnxllm_status build_tables(onnxllm_tokenizer *t, onnxllm_error *err) {
     int64_t maxid = (int64_t)t->n_ids - 1;
     for (size_t i = 0; i < t->n_added; i++)
         if (t->added[i].id > maxid) maxid = t->added[i].id;
+    /* ids the post-processor adds are ids encode returns: the tables cover them */
+    for (size_t i = 0; i < t->post.nbefore; i++)
+        if (t->post.before[i] > maxid) maxid = t->post.before[i];
+    for (size_t i = 0; i < t->post.nafter; i++)
+        if (t->post.after[i] > maxid) maxid = t->post.after[i];
+    /* The id tables are indexed by id: their size must be justified by the tokens the
+     * file defines (a 61-byte file with the id 2147483647 asked calloc for 26 GB). */
+    size_t defined = t->vocab.n + t->n_added + t->post.nbefore + t->post.nafter;
+    if (!olm_count_justified((uint64_t)maxid + 1, 4 * (uint64_t)defined, 1, OLM_TOK_ID_SLACK))
+        return olm_fail(err, ONNXLLM_ERR_UNSUPPORTED,
+                        "%s: token ids go up to %lld for %zu tokens: ids this sparse are not supported", t->name,
+                        (long long)maxid, defined);
     t->n_ids = (size_t)(maxid + 1);
     t->id_str = calloc(t->n_ids ? t->n_ids : 1, sizeof *t->id_str);
     t->id_len = calloc(t->n_ids ? t->n_ids : 1, sizeof *t->id_len);
@@ -194,6 +270,7 @@ static onnxllm_status build_tables(onnxllm_tokenizer *t, onnxllm_error *err) {
     /* tries: normalized:false tokens match raw text, normalized:true ones match
      * normalized segments (with their content normalized the same way) */
     olm_buf nb = {0}, tmp = {0};
+    errno = 0;
     bool ok = olm_trie_add(&t->trie_raw, "", 0, -1) && olm_trie_add(&t->trie_norm, "", 0, -1);
     for (size_t i = 0; i < t->n_added && ok; i++) {
         olm_added *a = &t->added[i];
@@ -214,7 +291,7 @@ static onnxllm_status build_tables(onnxllm_tokenizer *t, onnxllm_error *err) {
     }
     olm_buf_free(&nb);
     olm_buf_free(&tmp);
-    return ok ? ONNXLLM_OK : olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", t->name);
+    return ok ? ONNXLLM_OK : olm_tok_failure(t, "normalizing the added tokens", err);
 }
 
 static onnxllm_status load_json(onnxllm_tokenizer *t, const cJSON *root, const olm_fast_model *fm, onnxllm_error *err) {
@@ -343,6 +420,7 @@ onnxllm_status olm_tokenizer_encode_trusted(const onnxllm_tokenizer *t, const ch
     olm_scratch sc = {0};
     olm_buf fixed = {0};
     size_t start_len = out->len;
+    errno = 0; /* a component that fails for another reason than memory says so in errno */
     const char *s = text ? text : "";
     if (olm_utf8_valid_prefix(s, len) != len) {
         if (!olm_utf8_lossy(&fixed, s, len)) goto oom;
@@ -379,7 +457,20 @@ oom:
     olm_scratch_free(&sc);
     olm_buf_free(&fixed);
     out->len = start_len;
-    return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "tokenizer encode: out of memory");
+    return olm_tok_failure(t, "encode", err);
+}
+
+onnxllm_status olm_tok_failure(const onnxllm_tokenizer *t, const char *what, onnxllm_error *err) {
+    if (errno == OLM_REGEX_ERRNO)
+        return olm_fail(err, ONNXLLM_ERR_RUNTIME,
+                        "%s: %s: a regex pattern hit PCRE2's match limits on this input (%u steps, %u MiB); "
+                        "refusing to return a tokenization Hugging Face would not give",
+                        t->name, what, OLM_REGEX_MATCH_LIMIT, OLM_REGEX_HEAP_LIMIT_KIB / 1024);
+    if (errno == OLM_NORM_ERRNO)
+        return olm_fail(err, ONNXLLM_ERR_RUNTIME,
+                        "%s: %s: the Replace normalizers grow this input more than %dx", t->name, what,
+                        OLM_NORM_MAX_GROWTH);
+    return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "tokenizer %s: out of memory", what);
 }
 
 /* ---- decode & lookups ----------------------------------------------------------------- */
@@ -388,13 +479,14 @@ onnxllm_status onnxllm_tokenizer_decode(const onnxllm_tokenizer *t, const int32_
     if (!t || !out || (!ids && n)) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "tokenizer decode: NULL argument");
     olm_scratch sc = {0};
     olm_buf b = {out->data, out->len, out->cap};
+    errno = 0;
     bool ok = olm_decode_ids(t, ids, n, skip_special, &sc, &b);
     olm_scratch_free(&sc);
     out->data = b.p;
     out->cap = b.cap;
     if (!ok) {
         if (out->data) out->data[out->len] = 0;
-        return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "tokenizer decode: out of memory");
+        return olm_tok_failure(t, "decode", err);
     }
     out->len = b.len;
     return ONNXLLM_OK;
