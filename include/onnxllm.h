@@ -787,6 +787,67 @@ void onnxllm_pull_print_progress(const onnxllm_pull_progress *p, void *printer);
 /* Ends a progress line left open (after an error) and frees the printer. */
 void onnxllm_pull_printer_free(onnxllm_pull_printer *printer);
 
+/* ============================================================================
+ * Server: OpenAI- and Anthropic-compatible HTTP server  — src/server/ (libonnxllm_server)
+ * ==========================================================================*/
+/* `onnxllm serve`: Anthropic Messages (+ count_tokens), OpenAI Chat Completions,
+ * Completions and Responses, streaming (SSE), tool calls, API keys, /health,
+ * /metrics, /v1/models, /tokenize, /detokenize, /apply-template. docs/server.md
+ * lists every route, field and status. Link libonnxllm_server (libmicrohttpd).
+ *
+ * Lifecycle: create() binds the socket and answers at once (GET /health is 503
+ * "loading", generation routes 503); run() loads the model folder, then serves
+ * until stop(); free() releases everything. stop() may be called from a signal
+ * handler or any thread. */
+typedef struct onnxllm_server onnxllm_server;
+
+typedef struct onnxllm_server_params {
+    const char *model_dir;            /* required: the model folder */
+    const char *host;                 /* listen address; default "127.0.0.1" (loopback only) */
+    int port;                         /* default 8080; 0 = any free port (see onnxllm_server_port) */
+    const char *const *api_keys;      /* accepted keys (Authorization: Bearer, or x-api-key);
+                                         n_api_keys == 0: no authentication */
+    size_t n_api_keys;
+    const char *const *aliases;       /* model names listed by /v1/models besides the folder's
+                                         name (any requested model name is served by the model) */
+    size_t n_aliases;
+    int ctx;                          /* tokens of KV per sequence (prompt + answer); default
+                                         0 = min(32768, the model's context length) */
+    int parallel;                     /* requests generated at once; default 1 (one sequence:
+                                         requests queue and run one at a time) */
+    int threads;                      /* ONNX Runtime threads; 0 = the model's setting */
+    const char *ep;                   /* "cpu" / "cuda"; NULL = the model folder's choice */
+    const char *cors_origins;         /* NULL = no CORS headers; "*" or comma-separated origins */
+    size_t max_body;                  /* request bodies above this get 413; default 16 MiB */
+    int timeout_s;                    /* idle connection timeout; default 600 */
+    int max_connections;              /* concurrent connections; default 64 */
+    double ping_interval_s;           /* SSE keep-alive while nothing else is sent; default 5 */
+    bool log_requests;                /* one line per request on stderr; default true */
+    /* Tests only: answer every generation request with these texts in turn (encoded
+     * with special tokens, e.g. "<|tool_call|>[…]<|/tool_call|>") instead of sampling;
+     * the model still computes each token. */
+    const char *const *test_outputs;
+    size_t n_test_outputs;
+} onnxllm_server_params;
+
+onnxllm_server_params onnxllm_server_default_params(void);
+
+/* Validates the parameters, binds host:port and starts answering (503 until run()
+ * has loaded the model). The params' strings are copied. */
+onnxllm_status onnxllm_server_create(const onnxllm_server_params *p, onnxllm_server **out, onnxllm_error *err);
+/* The port bound (useful with port 0). */
+int onnxllm_server_port(const onnxllm_server *s);
+/* Loads the model, tokenizer and chat template, then serves until onnxllm_server_stop().
+ * Returns ONNXLLM_OK after a stop, or the load failure (the server then answers 503). */
+onnxllm_status onnxllm_server_run(onnxllm_server *s, onnxllm_error *err);
+/* Thread-safe and async-signal-safe. Drains: new connections are refused, /health
+ * and new requests answer 503, requests in progress may finish for up to grace_ms,
+ * then they are cancelled and run() returns. grace_ms = 0 cancels at once; a later
+ * call can shorten the grace period. */
+void onnxllm_server_stop(onnxllm_server *s, int grace_ms);
+/* Closes every connection and frees the server (after run() returned, or instead of it). */
+void onnxllm_server_free(onnxllm_server *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -25,6 +25,7 @@ int cmd_run(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Prints "onnxllm CMD: <message>" to stderr and returns the CLI exit code for
  * the status (usage errors → 2, others → 1). */

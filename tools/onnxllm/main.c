@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
     {"run", cmd_run, "answer one prompt with a model (streams text)"},
     {"chat", cmd_chat, "interactive chat with a model"},
+    {"serve", cmd_serve, "OpenAI- and Anthropic-compatible HTTP server (agents, SDKs)"},
     {"generate", cmd_generate, "generate token ids from token ids (engine test contract)"},
     {"bench", cmd_bench, "measure load time, TTFT, prefill and decode speed, memory"},
     {"tokenize", cmd_tokenize, "encode / decode text with a tokenizer.json"},

@@ -1,0 +1,88 @@
+/* gen.h — the generation glue: the one place where a request meets the engine.
+ *
+ * The server's API layers build a prompt (token ids), sampler settings and limits,
+ * submit them here and get tokens back through a callback; they never touch a
+ * sequence. This implementation runs requests one at a time, in submission order,
+ * on one engine sequence owned by a worker thread (never two threads computing at
+ * once), and keeps that sequence's KV cache between requests: a new prompt that
+ * shares a prefix with the previous request's tokens (repeated agent turns) only
+ * computes the rest (onnxllm_sequence_reusable_prefix + rewind_to). The batching
+ * scheduler (issue 9) replaces this file behind the same interface. */
+#ifndef OLM_SERVER_GEN_H
+#define OLM_SERVER_GEN_H
+
+#include "onnxllm.h"
+
+typedef struct gen_engine gen_engine;
+typedef struct gen_job gen_job;
+
+/* A constraint on the output (structured output, forced tool use), carried as one
+ * field from request parsing to generation. */
+typedef enum gen_constraint_kind {
+    GEN_CONSTRAINT_NONE = 0,
+    GEN_CONSTRAINT_JSON_OBJECT,   /* any JSON object (response_format json_object) */
+    GEN_CONSTRAINT_JSON_SCHEMA,   /* JSON matching `schema` (json_schema, text.format) */
+    GEN_CONSTRAINT_TOOL_CALL,     /* at least one call of one of `tools` (any / required) */
+    GEN_CONSTRAINT_TOOL_NAMED     /* a call of `tool_name` */
+} gen_constraint_kind;
+
+typedef struct gen_constraint {
+    gen_constraint_kind kind;
+    const char *schema;    /* JSON_SCHEMA: the schema, JSON text */
+    bool strict;           /* JSON_SCHEMA: the client asked for strict adherence */
+    const char *tools;     /* TOOL_*: the tool definitions (JSON array text) */
+    const char *tool_name; /* TOOL_NAMED */
+    const char *field;     /* the request field that asked for it, for messages */
+} gen_constraint;
+
+typedef struct gen_result {
+    onnxllm_status status;      /* OK, ONNXLLM_ERR_CANCELLED, or the failure */
+    char message[ONNXLLM_ERROR_MESSAGE_MAX]; /* the failure */
+    int n_prompt;               /* prompt tokens */
+    int n_cached;               /* of which served from the KV cache (not recomputed) */
+    int n_generated;            /* tokens generated (eos included) */
+    onnxllm_stop_reason stop;   /* EOS, MAX_TOKENS, MAX_LENGTH, CALLBACK (on_token said stop), CANCELLED */
+    double queue_ms;            /* submit → start */
+    double ttft_ms;             /* start → first token (prompt computation included) */
+    double decode_ms;           /* first → last token */
+} gen_result;
+
+typedef struct gen_request {
+    const int32_t *prompt;      /* copied by submit */
+    size_t n_prompt;
+    onnxllm_sampler_params sampler;
+    int max_tokens;             /* > 0 */
+    const gen_constraint *constraint; /* NULL or NONE: none (others: see gen_supports) */
+    /* Tests: generate these tokens (copied) instead of sampling, then an eos; the
+     * model still computes each one, so timing and cancellation stay real. */
+    const int32_t *forced;
+    size_t n_forced;
+    /* Worker thread: each generated token except eos; false stops generation. */
+    bool (*on_token)(void *user, int32_t token);
+    /* Worker thread, optional: the request left the queue and its prompt is being
+     * computed (n_cached positions reused). */
+    void (*on_start)(void *user, int n_cached);
+    /* Exactly once, from the worker (or from gen_cancel for a queued request). */
+    void (*on_done)(void *user, const gen_result *r);
+    void *user;
+} gen_request;
+
+onnxllm_status gen_engine_create(onnxllm_model *model, gen_engine **out, onnxllm_error *err);
+/* Cancels what runs and what waits (their on_done is called) and stops the worker. */
+void gen_engine_free(gen_engine *g);
+/* Whether the constraint can be enforced; when not, *why says so (a sentence). */
+bool gen_supports(const gen_engine *g, const gen_constraint *c, char *why, size_t n);
+/* Queues a request; *out is the caller's handle (gen_release it after on_done). */
+onnxllm_status gen_submit(gen_engine *g, const gen_request *r, gen_job **out, onnxllm_error *err);
+/* Thread-safe: stops the request as soon as possible (an ORT run in flight is
+ * terminated); on_done follows with status ONNXLLM_ERR_CANCELLED unless it was
+ * already done. */
+void gen_cancel(gen_job *j);
+/* Cancels and waits until on_done has run. */
+void gen_cancel_wait(gen_job *j);
+void gen_release(gen_job *j);
+/* Cancels every queued and running request. */
+void gen_cancel_all(gen_engine *g);
+void gen_counts(gen_engine *g, int *running, int *waiting);
+
+#endif
