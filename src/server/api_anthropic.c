@@ -171,7 +171,11 @@ static bool parse_messages(chat_req *r, const cJSON *msgs, req_err *e) {
                 if (!tm) return rerr(e, 500, NULL, "out of memory");
                 if (is_error) olm_sb_puts(&tm->text, "Error: ");
                 snprintf(fp, sizeof fp, "%s.content", bp);
-                if (!tool_result_text(cJSON_GetObjectItemCaseSensitive(b, "content"), fp, &tm->text, e)) return false;
+                olm_sb t = {0};
+                bool ok = tool_result_text(cJSON_GetObjectItemCaseSensitive(b, "content"), fp, &t, e);
+                if (ok && t.len) olm_sb_put(&tm->text, t.p, t.len);
+                olm_sb_free(&t);
+                if (!ok) return false;
                 cur = NULL; /* text after results: a new user turn */
             } else if (!strcmp(type, "thinking") || !strcmp(type, "redacted_thinking")) {
                 /* never produced by this model; not part of its prompt */

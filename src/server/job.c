@@ -278,8 +278,10 @@ void job_run(srv_call *c, chat_req *r, const job_writer *w, void *api, void (*fr
     }
     gen_request gr = {.prompt = rr->ids.ids, .n_prompt = rr->ids.len, .sampler = rr->sp, .max_tokens = rr->gen_max,
                       .constraint = &rr->con, .on_token = on_token, .on_done = on_done, .user = j};
-    if (s->test_outputs) {
-        unsigned long long k = atomic_fetch_add(&s->test_next, 1) % s->p.n_test_outputs;
+    if (s->test_outputs) { /* tests: the outputs in turn, or the one the X-Test-Output header picks */
+        const char *pick = http_header(c->rq, "X-Test-Output");
+        unsigned long long k = pick && *pick >= '0' && *pick <= '9' ? strtoull(pick, NULL, 10) % s->p.n_test_outputs
+                                                                   : atomic_fetch_add(&s->test_next, 1) % s->p.n_test_outputs;
         gr.forced = s->test_outputs[k].ids;
         gr.n_forced = s->test_outputs[k].len;
         if (!gr.forced) gr.forced = rr->ids.ids; /* an empty text: just the eos */

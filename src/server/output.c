@@ -163,7 +163,7 @@ static bool value_end(out_parser *p, size_t end) {
         p->name = strdup(s->valuestring);
         cJSON_Delete(s);
         if (!p->name) return false;
-        call_start(p);
+        if (p->args) call_start(p); /* arguments came first: the call is complete */
         return true;
     }
     case V_ARGS: {
@@ -189,7 +189,7 @@ static bool value_end(out_parser *p, size_t end) {
         if (p->started) {
             p->p.sink(p->p.user, OUT_CALL_ARGS, p->n_calls, p->args, strlen(p->args), NULL, 0);
             p->args_sent = true;
-        }
+        } else if (p->name) call_start(p); /* sends the arguments too */
         return true;
     }
     case V_FUNC: { /* OpenAI style {"function": {"name": …, "arguments": …}} */
@@ -290,7 +290,15 @@ static void seg_scan(out_parser *p) {
             if (c == '{' || c == '[') p->depth = 1;
             else if (c == '"') p->in_str = true;
             else if (!c || !strchr("-0123456789tfn", c)) { seg_fail(p, p->started ? i : p->done_upto); return; }
-            if (p->vkind == V_ARGS && c == '{' && p->started && !p->args_sent && !p->args) p->args_stream = true;
+            /* A call is announced when its arguments object opens (name known), so
+             * that arguments of the wrong type (a list, a number) never announce one. */
+            if (p->vkind == V_ARGS && !p->args_sent && !p->args) {
+                if (c == '[' || (c != '{' && c != '"' && c != 'n')) { seg_fail(p, p->done_upto); return; }
+                if (c == '{' && p->name) {
+                    if (!p->started) call_start(p);
+                    p->args_stream = true;
+                }
+            }
             if (p->args_stream) olm_sb_putc(&p->piece, c);
             break;
         case J_VALUE: {
