@@ -251,7 +251,7 @@ static bool parse_tools(chat_req *r, const cJSON *b, req_err *e) {
 }
 
 /* The whole request; for_count: count_tokens (no max_tokens, no sampling). */
-static bool parse_request(srv_call *c, const cJSON *b, chat_req *r, bool for_count, req_err *e) {
+bool api_anthropic_parse(srv_call *c, const cJSON *b, chat_req *r, bool for_count, req_err *e) {
     const char *model = NULL;
     if (!jstr(b, "model", "model", false, &model, e)) return false;
     if (!(r->model = strdup(model ? model : c->s->model_name))) return rerr(e, 500, NULL, "out of memory");
@@ -458,7 +458,7 @@ void api_anthropic_messages(srv_call *c) {
     chat_req r;
     creq_init(&r, API_ANTHROPIC);
     cJSON *b = jparse_body(body, len, &e);
-    if (b && parse_request(c, b, &r, false, &e) && creq_prepare(c->s, &r, &e)) {
+    if (b && api_anthropic_parse(c, b, &r, false, &e) && creq_prepare(c->s, &r, &e)) {
         cJSON_Delete(b);
         an_state *a = calloc(1, sizeof *a);
         if (!a) {
@@ -482,7 +482,7 @@ void api_anthropic_count_tokens(srv_call *c) {
     creq_init(&r, API_ANTHROPIC);
     cJSON *b = jparse_body(body, len, &e);
     char *text = NULL;
-    if (b && parse_request(c, b, &r, true, &e) && (text = creq_render_text(c->s, &r, &e))) {
+    if (b && api_anthropic_parse(c, b, &r, true, &e) && (text = creq_render_text(c->s, &r, &e))) {
         onnxllm_tokens ids = {0};
         onnxllm_error err = {0};
         if (onnxllm_tokenizer_encode(c->s->tok, text, strlen(text), ONNXLLM_TOKENIZE_PARSE_SPECIAL, &ids, &err)) {

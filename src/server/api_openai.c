@@ -376,6 +376,11 @@ static void run(srv_call *c, chat_req *r, bool completions) {
     job_run(c, r, &WRITER, a, free, completions ? "cmpl-" : "chatcmpl-", "call_");
 }
 
+bool api_openai_parse_chat(srv_call *c, const cJSON *b, chat_req *r, req_err *e) {
+    return parse_common(c, b, r, e) && parse_messages(r, cJSON_GetObjectItemCaseSensitive(b, "messages"), e) &&
+           parse_tools(r, b, e) && parse_format(r, cJSON_GetObjectItemCaseSensitive(b, "response_format"), "response_format", e);
+}
+
 void api_openai_chat(srv_call *c) {
     size_t len;
     const char *body = http_body(c->rq, &len);
@@ -383,9 +388,7 @@ void api_openai_chat(srv_call *c) {
     chat_req r;
     creq_init(&r, API_OPENAI);
     cJSON *b = jparse_body(body, len, &e);
-    if (b && parse_common(c, b, &r, &e) && parse_messages(&r, cJSON_GetObjectItemCaseSensitive(b, "messages"), &e) &&
-        parse_tools(&r, b, &e) && parse_format(&r, cJSON_GetObjectItemCaseSensitive(b, "response_format"), "response_format", &e) &&
-        creq_prepare(c->s, &r, &e)) {
+    if (b && api_openai_parse_chat(c, b, &r, &e) && creq_prepare(c->s, &r, &e)) {
         cJSON_Delete(b);
         run(c, &r, false);
         return;

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-bool oa_parse_format(chat_req *r, const cJSON *rf, const char *field, req_err *e);
 
 static bool parts_text(const cJSON *content, const char *path, olm_sb *out, req_err *e) {
     if (!content || cJSON_IsNull(content)) return true;
@@ -172,7 +171,7 @@ static bool parse_tools(chat_req *r, const cJSON *b, req_err *e) {
     return true;
 }
 
-static bool parse_request(srv_call *c, const cJSON *b, chat_req *r, req_err *e) {
+bool api_responses_parse(srv_call *c, const cJSON *b, chat_req *r, req_err *e) {
     const char *model = NULL, *instr = NULL;
     if (!jstr(b, "model", "model", false, &model, e)) return false;
     if (!(r->model = strdup(model ? model : c->s->model_name))) return rerr(e, 500, NULL, "out of memory");
@@ -549,7 +548,7 @@ void api_responses(srv_call *c) {
     chat_req r;
     creq_init(&r, API_RESPONSES);
     cJSON *b = jparse_body(body, len, &e);
-    if (b && parse_request(c, b, &r, &e) && creq_prepare(c->s, &r, &e)) {
+    if (b && api_responses_parse(c, b, &r, &e) && creq_prepare(c->s, &r, &e)) {
         rs_state *a = calloc(1, sizeof *a);
         if (a) {
             const cJSON *x = cJSON_GetObjectItemCaseSensitive(b, "tools");

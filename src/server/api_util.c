@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool oa_parse_chat(chat_req *r, const cJSON *b, req_err *e);
 
 static void fail(srv_call *c, cJSON *b, chat_req *r, const req_err *e) {
     cJSON_Delete(b);

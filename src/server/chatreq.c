@@ -1,6 +1,7 @@
 /* chatreq.c — the common chat request: JSON getters, rendering, limits (see chatreq.h). */
 #include "server/chatreq.h"
 #include "server/jsonw.h"
+#include "common/json.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -20,16 +21,7 @@ bool rerr(req_err *e, int status, const char *param, const char *fmt, ...) {
     return false;
 }
 
-const char *jtype(const cJSON *v) {
-    if (!v) return "nothing";
-    if (cJSON_IsString(v)) return "a string";
-    if (cJSON_IsNumber(v)) return "a number";
-    if (cJSON_IsBool(v)) return "a boolean";
-    if (cJSON_IsNull(v)) return "null";
-    if (cJSON_IsArray(v)) return "an array";
-    if (cJSON_IsObject(v)) return "an object";
-    return "an invalid value";
-}
+const char *jtype(const cJSON *v) { return v ? olm_json_type_name(v) : "nothing"; }
 
 static const cJSON *get(const cJSON *o, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -50,9 +42,8 @@ bool jnum(const cJSON *o, const char *key, const char *path, double lo, double h
     if (present) *present = v != NULL;
     if (!v) return true;
     if (!cJSON_IsNumber(v)) return rerr(e, 400, path, "%s: expected a number, got %s", path, jtype(v));
-    if (!(v->valuedouble >= lo && v->valuedouble <= hi))
+    if (!olm_json_as_double(v, lo, hi, out))
         return rerr(e, 400, path, "%s: %g is out of range [%g, %g]", path, v->valuedouble, lo, hi);
-    *out = v->valuedouble;
     return true;
 }
 
@@ -63,9 +54,10 @@ bool jint(const cJSON *o, const char *key, const char *path, long long lo, long 
     if (!v) return true;
     if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble))
         return rerr(e, 400, path, "%s: expected an integer, got %s", path, cJSON_IsNumber(v) ? "a fraction" : jtype(v));
-    if (!(v->valuedouble >= (double)lo && v->valuedouble <= (double)hi))
+    int64_t x;
+    if (!olm_json_as_int(v, lo, hi, &x))
         return rerr(e, 400, path, "%s: %.0f is out of range [%lld, %lld]", path, v->valuedouble, lo, hi);
-    *out = (long long)v->valuedouble;
+    *out = x;
     return true;
 }
 
@@ -82,28 +74,14 @@ cJSON *jparse_body(const char *body, size_t len, req_err *e) {
         rerr(e, 400, NULL, "the request body is empty; expected a JSON object");
         return NULL;
     }
-    if (!jw_utf8_valid(body, len)) {
-        rerr(e, 400, NULL, "the request body is not valid UTF-8");
+    /* src/common's strict parser: valid UTF-8, no NUL, bounded depth, nothing after
+     * the document, duplicate keys as Python (the last wins) */
+    cJSON *j = NULL;
+    onnxllm_error err = {0};
+    if (olm_json_parse(body, len, "request body", &j, &err)) {
+        rerr(e, err.status == ONNXLLM_ERR_OUT_OF_MEMORY ? 500 : 400, NULL, "%s", err.message);
         return NULL;
     }
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(body, len, &end, false);
-    if (!j) {
-        size_t at = end && end >= body ? (size_t)(end - body) : 0, line = 1, col = 1;
-        for (size_t i = 0; i < at && i < len; i++) {
-            if (body[i] == '\n') line++, col = 1;
-            else col++;
-        }
-        rerr(e, 400, NULL, "malformed JSON in the request body at line %zu, column %zu", line, col);
-        return NULL;
-    }
-    /* only whitespace may follow the document */
-    for (const char *p = end; p && p < body + len; p++)
-        if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t' && *p) {
-            cJSON_Delete(j);
-            rerr(e, 400, NULL, "malformed JSON in the request body: unexpected text after the JSON value");
-            return NULL;
-        }
     if (!cJSON_IsObject(j)) {
         rerr(e, 400, NULL, "the request body must be a JSON object, got %s", jtype(j));
         cJSON_Delete(j);

@@ -88,4 +88,14 @@ bool creq_prepare(srv *s, chat_req *r, req_err *e);
 /* The rendered prompt text (for /apply-template); caller frees. */
 char *creq_render_text(srv *s, chat_req *r, req_err *e);
 
+/* Each API's request parser (JSON body → chat_req), without rendering or the model:
+ * what the handlers run first, and what the fuzz target drives. */
+bool api_anthropic_parse(srv_call *c, const cJSON *b, chat_req *r, bool for_count, req_err *e);
+bool api_openai_parse_chat(srv_call *c, const cJSON *b, chat_req *r, req_err *e);
+bool api_responses_parse(srv_call *c, const cJSON *b, chat_req *r, req_err *e);
+/* OpenAI chat messages + tools only (/apply-template, /tokenize). */
+bool oa_parse_chat(chat_req *r, const cJSON *b, req_err *e);
+/* response_format / text.format → r->con. */
+bool oa_parse_format(chat_req *r, const cJSON *rf, const char *field, req_err *e);
+
 #endif

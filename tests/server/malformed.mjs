@@ -26,8 +26,9 @@ const aborts = () => metric('vllm:request_success_total{model_name="demo-model",
 try {
   // --- malformed bodies: 400, JSON error body naming the problem, on every API
   const bodies = [
-    ["{", /malformed JSON/], ["[]", /must be a JSON object/], ["\"str\"", /must be a JSON object/], ["", /empty/],
-    ["{} x", /after the JSON value/], ["\xff\xfe{}", /UTF-8/], ["[".repeat(5000) + "]".repeat(5000), /malformed JSON|JSON object/],
+    ["{", /request body: malformed JSON at line 1/], ["[]", /must be a JSON object/], ["\"str\"", /must be a JSON object/], ["", /empty/],
+    ["{} x", /after the JSON value/], ["\xff\xfe{}", /invalid UTF-8/], ["[".repeat(5000) + "]".repeat(5000), /nested too deeply/],
+    ['{"messages": [{"role": "user", "content": "a\\u0000b"}], "max_tokens": 5}', /NUL/],
     ['{"messages": "x", "max_tokens": 5}', /messages: expected an array/],
     ['{"messages": [], "max_tokens": 5}', /at least one message/],
     ['{"messages": [{"role": "user"}], "max_tokens": 5}', /messages\[0\]\.content/],
