@@ -31,3 +31,15 @@ install(CODE "
                  \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig/onnxllm.pc\" @ONLY)
   message(STATUS \"Installing: \$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig/onnxllm.pc\")
 ")
+
+# The server's API (the Server section of onnxllm.h) as libonnxllm_server.so: it links
+# libonnxllm.so and libmicrohttpd; link it as -lonnxllm_server next to pkg-config's line.
+if(TARGET onnxllm_server)
+  add_library(onnxllm_server_shared SHARED $<TARGET_OBJECTS:onnxllm_server_objs>)
+  set_target_properties(onnxllm_server_shared PROPERTIES OUTPUT_NAME onnxllm_server VERSION ${PROJECT_VERSION}
+    SOVERSION ${PROJECT_VERSION_MAJOR} INSTALL_RPATH "$ORIGIN" LINK_DEPENDS ${CMAKE_SOURCE_DIR}/src/server/onnxllm_server.map)
+  target_link_libraries(onnxllm_server_shared PRIVATE onnxllm_api PkgConfig::MHD Threads::Threads)
+  target_link_options(onnxllm_server_shared PRIVATE -Wl,--version-script=${CMAKE_SOURCE_DIR}/src/server/onnxllm_server.map
+    -Wl,--no-undefined)
+  install(TARGETS onnxllm_server_shared LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()

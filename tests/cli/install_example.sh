@@ -28,11 +28,15 @@ env -u LD_LIBRARY_PATH "$P/bin/onnxllm" --version | grep -q "^onnxllm [0-9]" && 
 # only the public API is exported
 bad=$(nm -D --defined-only "$P/lib/libonnxllm.so" | awk '{print $3}' | grep -v '^onnxllm_' | grep -v '^_' || true)
 [ -z "$bad" ] && ok || fail "non-API symbols exported: $(echo $bad | head -c 300)"
-# every function the header declares is exported
+# every function the header declares is exported (the Server section by libonnxllm_server.so)
 missing=""
 for f in $(grep -oE '\bonnxllm_[a-z0-9_]+\(' "$P/include/onnxllm.h" | tr -d '(' | sort -u); do
-  nm -D --defined-only "$P/lib/libonnxllm.so" | grep -q " $f\$" || missing="$missing $f"
+  lib=libonnxllm.so
+  case $f in onnxllm_server_*) lib=libonnxllm_server.so ;; esac
+  nm -D --defined-only "$P/lib/$lib" | grep -q " $f\$" || missing="$missing $f"
 done
+bad=$(nm -D --defined-only "$P/lib/libonnxllm_server.so" | awk '{print $3}' | grep -v '^onnxllm_server_' | grep -v '^_' || true)
+[ -z "$bad" ] && ok || fail "libonnxllm_server.so exports non-API symbols: $(echo $bad | head -c 300)"
 [ -z "$missing" ] && ok || fail "declared but not exported:$missing"
 echo "install_example: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
