@@ -76,12 +76,6 @@ int http_socket(const http_req *rq) {
     return ci ? ci->connect_fd : -1;
 }
 
-bool http_peer_gone(int fd) {
-    if (fd < 0) return false;
-    struct pollfd p = {.fd = fd, .events = POLLRDHUP};
-    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
-}
-
 void http_add_header(http_req *rq, const char *name, const char *value) {
     hdr *x = calloc(1, sizeof *x);
     if (!x) return;

@@ -56,7 +56,4 @@ void http_reply(http_req *rq, int status, const char *content_type, const char *
 void http_reply_stream(http_req *rq, int status, const char *content_type, http_pump pump, void *user,
                        void (*free_fn)(void *user));
 
-/* true when the peer closed or reset its side of the socket. */
-bool http_peer_gone(int fd);
-
 #endif

@@ -128,7 +128,11 @@ static void finalize(job *j) {
         snprintf(j->res.message, sizeof j->res.message, "%s", oe.message);
     }
     j->stop_index = out_stop_matched(j->out);
-    if (r->status == ONNXLLM_ERR_CANCELLED) j->finish_reason = "cancelled";
+    if (r->status == ONNXLLM_ERR_CANCELLED) { /* not by its client (that one is gone): by a shutdown */
+        j->finish_reason = "cancelled";
+        j->failed = true;
+        snprintf(j->res.message, sizeof j->res.message, "the request was cancelled: the server is shutting down");
+    }
     else if (r->status) j->finish_reason = "error", j->failed = true;
     else if (j->stop_index >= 0) j->finish_reason = "stop_sequence";
     else if (r->stop == ONNXLLM_STOP_MAX_TOKENS || r->stop == ONNXLLM_STOP_MAX_LENGTH) j->finish_reason = "length";
@@ -315,7 +319,8 @@ void job_run(srv_call *c, chat_req *r, const job_writer *w, void *api, void (*fr
         }
     }
     finalize(j);
-    if (j->failed) srv_error(c, 500, NULL, "generation failed: %s", j->res.message);
+    if (j->failed && j->res.status == ONNXLLM_ERR_CANCELLED) srv_error(c, 503, NULL, "%s", j->res.message);
+    else if (j->failed) srv_error(c, 500, NULL, "generation failed: %s", j->res.message);
     else w->reply(j);
     job_free(j, api, free_api);
 }
