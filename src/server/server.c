@@ -526,6 +526,8 @@ onnxllm_status onnxllm_server_run(onnxllm_server *sv, onnxllm_error *err) {
         break;
     }
     gen_cancel_all(s->gen);
+    /* the cancelled requests write their last event (an error) before connections close */
+    for (double t_end = srv_now_ms() + 2000; atomic_load(&s->active) > 0 && srv_now_ms() < t_end;) poll(NULL, 0, 10);
     return ONNXLLM_OK;
 }
 

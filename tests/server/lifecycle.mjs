@@ -8,7 +8,7 @@ import { args, check, deadline, readSSE, sleep, startServer, stopServer, summary
 
 const [bin, model] = args;
 deadline(240000, "lifecycle");
-const LONG = Array.from({ length: 120 }, (_, i) => `w${i}`).join(" ");
+const LONG = Array.from({ length: 40 }, (_, i) => `w${i}`).join(" "); // well within the 10 s grace, even on a loaded machine
 
 try {
   // --- loading: 503 first, then 200
@@ -48,6 +48,20 @@ try {
   const text = events.filter((e) => typeof e.data === "object").map((e) => e.data.choices?.[0]?.delta?.content ?? "").join("");
   check("drain_finishes_stream", text === LONG && events[events.length - 1].data === "[DONE]", text.slice(-40));
   await stopServer(srv, "drained");
+
+  // --- a second signal stops at once: the stream in progress ends with an error event, not a cut
+  const srv2 = await startServer(bin, model, ["--ctx", "4096", "--test-output", Array.from({ length: 3000 }, (_, i) => `x${i}`).join(" ")]);
+  const res2 = await fetch(`${srv2.url}/v1/messages`, { method: "POST", body: JSON.stringify({ model: "x", max_tokens: 4000, stream: true, messages: [{ role: "user", content: "go" }] }) });
+  const reader2 = res2.body.getReader();
+  let raw2 = new TextDecoder().decode((await reader2.read()).value);
+  srv2.proc.kill("SIGTERM");
+  await sleep(200);
+  srv2.proc.kill("SIGTERM");
+  for (;;) { const { done, value } = await reader2.read().catch(() => ({ done: true })); if (done) break; raw2 += new TextDecoder().decode(value); }
+  const ev2 = (await readSSE(new Response(raw2))).events;
+  const last2 = ev2[ev2.length - 1];
+  check("stop_now_error_event", last2?.event === "error" && /shutting down/.test(last2.data?.error?.message), ev2.slice(-2));
+  await stopServer(srv2, "stopped_now");
 
   // --- port in use
   const a = await startServer(bin, model, ["--ctx", "1024"]);
