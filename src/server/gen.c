@@ -163,6 +163,10 @@ static void *worker_main(void *arg) {
         g->waiting--;
         j->state = JOB_RUNNING;
         g->current = j;
+        /* A cancel that reached the sequence after the previous job's last call is
+         * still pending there: it was meant for that job, not this one. (Cancels for
+         * this job need the lock and find it current, so they come after this.) */
+        onnxllm_sequence_cancel_reset(g->seq);
         pthread_mutex_unlock(&g->lock);
         run_job(g, j);
     }
@@ -293,17 +297,8 @@ void gen_cancel_wait(gen_job *j) {
     if (!j) return;
     gen_engine *g = j->g;
     gen_cancel(j);
-    pthread_mutex_lock(&g->lock);
-    while (j->state != JOB_DONE) {
-        /* The engine clears a sequence's cancel request when its next call starts,
-         * so a cancel that lands just before one is repeated until the job ends. */
-        if (g->current == j) onnxllm_sequence_cancel(g->seq);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
-        pthread_cond_timedwait(&g->done, &g->lock, &ts);
-    }
+    pthread_mutex_lock(&g->lock); /* the engine never loses a cancel: one is enough */
+    while (j->state != JOB_DONE) pthread_cond_wait(&g->done, &g->lock);
     pthread_mutex_unlock(&g->lock);
 }
 
