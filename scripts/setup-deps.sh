@@ -8,16 +8,24 @@
 #   - the Node packages used to produce reference outputs (tools/ref/package-lock.json)
 # Set ORT_ROOT=/path/to/onnxruntime-linux-x64-1.29.0 (official release layout:
 # include/, lib/) to use that instead of the npm copy.
+# ONNXLLM_DEPS=build: only what building onnxllm needs (the container image's build
+# stage): no clang/tmux, no onnxruntime-genai, no Node packages; Node/npm only when
+# the ONNX Runtime tarball is not already in deps/dl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DEPS=$ROOT/deps
 mkdir -p "$DEPS"
 
+BUILD_ONLY=0; [ "${ONNXLLM_DEPS:-}" = build ] && BUILD_ONLY=1
 APT_PKGS="build-essential cmake pkg-config libcjson-dev libutf8proc-dev libpcre2-dev \
-libmicrohttpd-dev libcurl4-openssl-dev libssl-dev clang tmux"
+libmicrohttpd-dev libcurl4-openssl-dev libssl-dev"
+# tests/deploy: nginx + its njs module (the scale-out recipe), systemd-analyze (the unit)
+[ $BUILD_ONLY = 1 ] || APT_PKGS="$APT_PKGS clang tmux nginx libnginx-mod-http-js systemd"
 # Node (for npm) may come from Debian or from NodeSource; only install it when absent.
-command -v npm >/dev/null 2>&1 || APT_PKGS="$APT_PKGS nodejs npm"
+if [ $BUILD_ONLY = 0 ] || { [ ! -f "$DEPS/ort/.ok-0.4.9" ] && [ ! -f "$DEPS/dl/com.github.asus4.onnxruntime-0.4.9.tgz" ] && [ -z "${ORT_ROOT:-}" ]; }; then
+  command -v npm >/dev/null 2>&1 || APT_PKGS="$APT_PKGS nodejs npm"
+fi
 missing=()
 for p in $APT_PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -66,7 +74,7 @@ elif [ ! -f "$DEPS/ort/.ok-$ORT_VER" ]; then
   rm -rf "$DEPS/tmp"; touch "$DEPS/ort/.ok-$ORT_VER"
 fi
 
-if [ ! -f "$DEPS/genai/.ok-$GENAI_VER" ]; then
+if [ $BUILD_ONLY = 0 ] && [ ! -f "$DEPS/genai/.ok-$GENAI_VER" ]; then
   tgz=$(fetch $GENAI_PKG $GENAI_VER $GENAI_SHA)
   rm -rf "$DEPS/genai" "$DEPS/tmp"; mkdir -p "$DEPS/genai/include" "$DEPS/genai/lib" "$DEPS/tmp"
   tar xzf "$tgz" -C "$DEPS/tmp" package/Plugins/Linux/x64/libonnxruntime-genai.so \
@@ -93,7 +101,7 @@ fi
 # tools/ref produces reference outputs (HF tokenizers, Jinja, real tokenizer.json files);
 # other folders hold the real clients and validators the tests drive.
 for lock in tools/*/package-lock.json; do
-  [ -f "$lock" ] || continue
+  [ -f "$lock" ] && [ $BUILD_ONLY = 0 ] || continue
   dir=$(dirname "$lock")
   if [ ! -d "$dir/node_modules" ] || [ "$lock" -nt "$dir/node_modules/.ok" ]; then
     echo "setup-deps: npm ci in $dir" >&2
