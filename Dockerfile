@@ -16,8 +16,8 @@ COPY . .
 # ONNXLLM_DEPS=build: compilers and -dev packages from Debian, ONNX Runtime from the
 # verified tarball (sent in the context when present, else fetched from npm); no test tools.
 RUN ONNXLLM_DEPS=build bash scripts/setup-deps.sh \
- && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release \
- && cmake --build build -j"$(nproc)" --target onnxllm-cli onnxllm_shared onnxllm \
+ && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DONNXLLM_TESTS=OFF \
+ && cmake --build build -j"$(nproc)" \
  && cmake --install build --prefix /opt/onnxllm \
  && rm -rf /opt/onnxllm/include /opt/onnxllm/lib/pkgconfig /opt/onnxllm/lib/*.a
 
