@@ -792,7 +792,7 @@ void onnxllm_pull_printer_free(onnxllm_pull_printer *printer);
  * ==========================================================================*/
 /* `onnxllm serve`: Anthropic Messages (+ count_tokens), OpenAI Chat Completions,
  * Completions and Responses, streaming (SSE), tool calls, API keys, /health,
- * /metrics, /v1/models, /tokenize, /detokenize, /apply-template. docs/server.md
+ * /livez, /metrics, /v1/models, /tokenize, /detokenize, /apply-template. docs/server.md
  * lists every route, field and status. Link libonnxllm_server (libmicrohttpd).
  *
  * Lifecycle: create() binds the socket and answers at once (GET /health is 503

@@ -252,6 +252,7 @@ static bool parse_tools(chat_req *r, const cJSON *b, req_err *e) {
 
 /* The whole request; for_count: count_tokens (no max_tokens, no sampling). */
 bool api_anthropic_parse(srv_call *c, const cJSON *b, chat_req *r, bool for_count, req_err *e) {
+    srv_session_from_body(c, b); /* x-session-id (docs/deploy.md) */
     const char *model = NULL;
     if (!jstr(b, "model", "model", false, &model, e)) return false;
     if (!(r->model = strdup(model ? model : c->s->model_name))) return rerr(e, 500, NULL, "out of memory");

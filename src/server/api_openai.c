@@ -193,6 +193,7 @@ static bool parse_format(chat_req *r, const cJSON *rf, const char *field, req_er
 
 /* Shared by chat and completions: model, n, stream options, logprobs. */
 static bool parse_common(srv_call *c, const cJSON *b, chat_req *r, req_err *e) {
+    srv_session_from_body(c, b); /* x-session-id (docs/deploy.md) */
     const char *model = NULL;
     if (!jstr(b, "model", "model", false, &model, e)) return false;
     if (!(r->model = strdup(model ? model : c->s->model_name))) return rerr(e, 500, NULL, "out of memory");

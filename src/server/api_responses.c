@@ -172,6 +172,7 @@ static bool parse_tools(chat_req *r, const cJSON *b, req_err *e) {
 }
 
 bool api_responses_parse(srv_call *c, const cJSON *b, chat_req *r, req_err *e) {
+    srv_session_from_body(c, b); /* x-session-id (docs/deploy.md) */
     const char *model = NULL, *instr = NULL;
     if (!jstr(b, "model", "model", false, &model, e)) return false;
     if (!(r->model = strdup(model ? model : c->s->model_name))) return rerr(e, 500, NULL, "out of memory");

@@ -6,6 +6,7 @@
 #include "server/jsonw.h"
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,8 +48,53 @@ onnxllm_server_params onnxllm_server_default_params(void) {
 
 /* ---- replies and errors ----------------------------------------------------------- */
 
+/* ---- session affinity (docs/deploy.md) --------------------------------------------------
+ * The key a load balancer hashes on to send a session's turns to the replica holding its
+ * prefix cache, from the same sources, in the same order, as deploy/nginx/onnxllm.conf:
+ * headers x-session-id, X-Claude-Code-Session-Id, x-codex-window-id, session-id; then the
+ * body's prompt_cache_key, metadata.user_id (Claude Code: a JSON object whose session_id
+ * is taken), user, safety_identifier. Echoed as x-session-id so a client or proxy can send
+ * it back; only visible ASCII of at most 128 bytes (anything else could not be a header). */
+static bool session_set(srv_call *c, const char *v) {
+    if (c->session[0]) return true;
+    size_t n = v ? strlen(v) : 0;
+    if (!n || n >= sizeof c->session) return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f) return false;
+    memcpy(c->session, v, n + 1);
+    return true;
+}
+
+static void session_from_headers(srv_call *c) {
+    static const char *const H[] = {"x-session-id", "x-claude-code-session-id", "x-codex-window-id", "session-id"};
+    for (size_t i = 0; i < sizeof H / sizeof *H; i++)
+        if (session_set(c, http_header(c->rq, H[i]))) return;
+}
+
+static const char *body_str(const cJSON *o, const char *key) {
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+void srv_session_from_body(srv_call *c, const cJSON *b) {
+    if (c->session[0] || !cJSON_IsObject(b)) return;
+    if (session_set(c, body_str(b, "prompt_cache_key"))) return;
+    const char *uid = body_str(cJSON_GetObjectItemCaseSensitive(b, "metadata"), "user_id");
+    if (uid && uid[0] == '{') {
+        cJSON *o = NULL;
+        if (olm_json_parse(uid, strlen(uid), "metadata.user_id", &o, NULL) == ONNXLLM_OK) {
+            bool ok = session_set(c, body_str(o, "session_id"));
+            cJSON_Delete(o);
+            if (ok) return;
+        }
+    }
+    if (session_set(c, uid)) return;
+    if (session_set(c, body_str(b, "user"))) return;
+    session_set(c, body_str(b, "safety_identifier"));
+}
+
 static void common_headers(srv_call *c) {
     http_add_header(c->rq, "request-id", c->id);
+    if (c->session[0]) http_add_header(c->rq, "x-session-id", c->session);
     srv *s = c->s;
     if (!s->cors) return;
     const char *origin = http_header(c->rq, "Origin");
@@ -65,7 +111,7 @@ static void common_headers(srv_call *c) {
     if (!ok) return;
     http_add_header(c->rq, "Access-Control-Allow-Origin", !strcmp(s->cors, "*") ? "*" : origin);
     http_add_header(c->rq, "Vary", "Origin");
-    http_add_header(c->rq, "Access-Control-Expose-Headers", "request-id");
+    http_add_header(c->rq, "Access-Control-Expose-Headers", "request-id, x-session-id");
 }
 
 void srv_reply_json(srv_call *c, int status, const char *json, size_t len) {
@@ -162,6 +208,18 @@ static void route_health(srv_call *c) {
     olm_sb_free(&b);
 }
 
+/* Liveness (orchestrators): 200 whenever the process answers HTTP — while the model
+ * loads too — unlike /health (readiness), which is 503 then. */
+static void route_live(srv_call *c) {
+    int st = atomic_load(&c->s->state);
+    olm_sb b = {0};
+    olm_sb_puts(&b, "{\"status\":\"alive\",\"state\":");
+    jw_cstr(&b, st == SRV_READY ? "ready" : st == SRV_LOADING ? "loading" : st == SRV_DRAINING ? "draining" : "failed");
+    olm_sb_puts(&b, "}");
+    if (!b.oom) srv_reply_json(c, 200, b.p, b.len);
+    olm_sb_free(&b);
+}
+
 static void route_root(srv_call *c) {
     static const char msg[] = "onnxllm is running\n";
     common_headers(c);
@@ -206,6 +264,7 @@ static const route ROUTES[] = {
     {"/apply-template", "POST", api_apply_template, NEED_MODEL},
     {"/health", "GET HEAD", route_health, PUBLIC},
     {"/v1/health", "GET HEAD", route_health, PUBLIC},
+    {"/livez", "GET HEAD", route_live, PUBLIC},
     {"/metrics", "GET HEAD", route_metrics, 0},
     {"/", "GET HEAD", route_root, PUBLIC},
 };
@@ -270,6 +329,7 @@ static void handle(void *user, http_req *rq) {
     for (size_t i = 0; i < sizeof r; i++) k += snprintf(c->id + k, sizeof c->id - (size_t)k, "%02x", r[i]);
     http_set_data(rq, c);
     atomic_fetch_add(&s->n_requests, 1);
+    session_from_headers(c);
 
     const char *path = http_path(rq), *method = http_method(rq);
     bool known = false;

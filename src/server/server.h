@@ -49,6 +49,7 @@ typedef struct srv_call {
     int n_prompt, n_cached, n_generated;
     double ttft_ms;
     bool generated;
+    char session[129];         /* the session key a balancer hashes on, echoed as x-session-id */
 } srv_call;
 
 /* Errors in the API's shape: OpenAI {"error":{message,type,param,code}},
@@ -60,6 +61,11 @@ void srv_reply_json(srv_call *c, int status, const char *json, size_t len);
 void srv_reply_stream(srv_call *c, http_pump pump, void *user, void (*free_fn)(void *user));
 double srv_now_ms(void);
 long long srv_unix_time(void);
+/* Session affinity (docs/deploy.md): when no session header named the session, take it
+ * from the request body (prompt_cache_key, metadata.user_id's session_id, user,
+ * safety_identifier); the API parsers call this with the parsed body. */
+struct cJSON;
+void srv_session_from_body(srv_call *c, const struct cJSON *b);
 
 /* Route handlers (api_*.c). */
 void api_anthropic_messages(srv_call *c);

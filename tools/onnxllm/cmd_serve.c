@@ -42,12 +42,16 @@ static void help(FILE *f) {
             "      --timeout S         close connections idle for S seconds (default 600)\n"
             "      --max-connections N concurrent connections (default 64)\n"
             "      --ping-interval S   SSE keep-alive while a long prompt is computed (default 5)\n"
+            "      --drain-timeout S   on Ctrl-C / SIGTERM, how long running requests may go on\n"
+            "                          (default 10; 0 = cancel them at once)\n"
             "      --quiet             no per-request log lines\n"
             "      --test-output TEXT  tests only: answer every request with TEXT (special tokens\n"
             "                          parsed) instead of sampling; repeatable (used in turn)\n"
             "  -h, --help              this help\n"
             "\n"
-            "Ctrl-C or SIGTERM: stop accepting, let running requests finish (up to 10 s), exit 0.\n"
+            "Ctrl-C or SIGTERM: stop accepting, let running requests finish (up to --drain-timeout), exit 0;\n"
+            "a second signal stops at once. /health is 503 while loading and draining, /livez 200\n"
+            "whenever the process answers (docs/deploy.md: containers, systemd, nginx, Kubernetes).\n"
             "exit codes: 0 stopped, 1 failure (model folder, port in use), 2 bad usage\n");
 }
 
@@ -111,6 +115,7 @@ static bool parse_num(const char *s, double lo, double hi, double *v) {
 typedef struct {
     onnxllm_server *srv;
     sigset_t set;
+    int drain_ms;
 } sigctx;
 
 static void *signals(void *arg) {
@@ -121,13 +126,13 @@ static void *signals(void *arg) {
         if (sig == SIGUSR2) return NULL; /* shutdown of this thread */
         fprintf(stderr, n ? "onnxllm serve: stopping now\n"
                           : "onnxllm serve: stopping: finishing the requests in progress (again to stop now)\n");
-        onnxllm_server_stop(c->srv, n ? 0 : 10000);
+        onnxllm_server_stop(c->srv, n ? 0 : c->drain_ms);
     }
 }
 
 int cmd_serve(int argc, char **argv) {
     enum { O_HOST = 1000, O_PORT, O_KEY, O_KEYFILE, O_ALIAS, O_CTX, O_PARALLEL, O_THREADS, O_EP, O_CORS, O_MAXBODY,
-           O_TIMEOUT, O_MAXCONN, O_PING, O_QUIET, O_TEST };
+           O_TIMEOUT, O_MAXCONN, O_PING, O_QUIET, O_TEST, O_DRAIN };
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                          {"host", required_argument, 0, O_HOST},
                                          {"port", required_argument, 0, O_PORT},
@@ -145,11 +150,12 @@ int cmd_serve(int argc, char **argv) {
                                          {"ping-interval", required_argument, 0, O_PING},
                                          {"quiet", no_argument, 0, O_QUIET},
                                          {"test-output", required_argument, 0, O_TEST},
+                                         {"drain-timeout", required_argument, 0, O_DRAIN},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     onnxllm_server_params p = onnxllm_server_default_params();
     strlist keys = {0}, aliases = {0}, tests = {0}, keep = {0};
-    int rc = CLI_OK, c;
+    int rc = CLI_OK, c, drain_ms = 10000;
     double v;
     optind = 1;
     opterr = 0;
@@ -213,6 +219,13 @@ int cmd_serve(int argc, char **argv) {
             }
             p.ping_interval_s = v;
             break;
+        case O_DRAIN:
+            if (!parse_num(optarg, 0, 86400, &v)) {
+                rc = cli_usage_error("serve", "--drain-timeout: '%s' is not a number of seconds (0..86400)", optarg);
+                goto done;
+            }
+            drain_ms = (int)(v * 1000);
+            break;
         case O_EP:
             if (strcmp(optarg, "cpu") && strcmp(optarg, "cuda")) {
                 rc = cli_usage_error("serve", "--ep: '%s' is not cpu or cuda", optarg);
@@ -243,7 +256,7 @@ int cmd_serve(int argc, char **argv) {
     p.n_test_outputs = tests.n;
 
     /* Signals go to one thread (blocked everywhere else; ORT and MHD threads inherit the mask). */
-    sigctx sc = {0};
+    sigctx sc = {.drain_ms = drain_ms};
     sigemptyset(&sc.set);
     sigaddset(&sc.set, SIGINT);
     sigaddset(&sc.set, SIGTERM);
