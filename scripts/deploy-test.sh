@@ -7,6 +7,7 @@
 #   scripts/deploy-test.sh fleet [BUILD_DIR]      3 replicas behind nginx, 6 agent sessions x 5
 #                                       turns: affinity, round-robin, affinity + a replica killed
 #   scripts/deploy-test.sh all [BUILD_DIR]
+# SKIP_BUILD=1: test the image $IMAGE as it is (default localhost/onnxllm:latest).
 # Needs root for podman (scripts/make-base-image.sh installs it). Builds compile the whole
 # project in the image: run on a quiet machine, one at a time (nice -n 10 here).
 # Uses the demo model (random weights, Phi-4-mini's tokenizer) in models/demo, made with
@@ -34,11 +35,13 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 container() {
   bash scripts/make-base-image.sh
-  local t0; t0=$(now)
-  say "building $IMAGE (nice -n 10; log: $OUT/build.log)"
-  nice -n 10 "${PODMAN[@]}" build --format docker --network host -t "$IMAGE" . >"$OUT/build.log" 2>&1 ||
-    { tail -30 "$OUT/build.log"; exit 1; }
-  local build_s; build_s=$(since "$t0")
+  local t0; t0=$(now) build_s="(not rebuilt)"
+  if [ "${SKIP_BUILD:-0}" != 1 ]; then
+    say "building $IMAGE (nice -n 10; log: $OUT/build.log)"
+    nice -n 10 "${PODMAN[@]}" build --format docker --network host -t "$IMAGE" . >"$OUT/build.log" 2>&1 ||
+      { tail -30 "$OUT/build.log"; exit 1; }
+    build_s=$(since "$t0")
+  fi
   local size; size=$("${PODMAN[@]}" image inspect --format '{{.Size}}' "$IMAGE")
   say "built in ${build_s} s, $((size / 1000000)) MB"
   "${PODMAN[@]}" image prune -f >/dev/null 2>&1 || true

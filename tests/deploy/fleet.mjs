@@ -286,6 +286,14 @@ try {
     summary.per_replica_sessions = ports.map((p) => [...new Set(all.filter((r) => r.ok && portOf(r.upstream) === p).map((r) => r.session))]);
     summary.wall_s = (Date.now() - T0) / 1000;
 
+    // nginx derived each request's key from the header or the body (njs) as meant
+    const keys = fs.readFileSync(path.join(ngx, 'logs/access.log'), 'utf8').split('\n')
+        .map((l) => (/ session="([^"]*)"/.exec(l) || [])[1]).filter((k) => k !== undefined);
+    for (const s of sessions) {
+        const n = keys.filter((k) => k === s.id).length, sent = all.filter((r) => r.session === s.i).length;
+        check(n >= sent, `nginx logged ${n} requests with session key ${s.id} (${s.kind}), the client sent ${sent}`);
+    }
+    summary.nginx_keys_ok = failures.length === 0;
     check(all.filter((r) => r.turn === 1).every((r) => r.ok), 'a first turn failed');
     check(bySession.every((l) => l.length === NTURNS), `a session did not complete ${NTURNS} turns: ${bySession.map((l) => l.length)}`);
     if (!killed) {
