@@ -174,10 +174,14 @@ onnxllm_status olm_download_file(olm_pull_state *st, const olm_hub_file *f, cons
     char *final = malloc(dl_len + rl + 2), *part = malloc(dl_len + rl + 7);
     char *url = olm_hub_file_url(p, f->path);
     char *buf = malloc(REHASH_BUF);
-    EVP_MD_CTX *md = (f->sha256[0] || f->git_oid[0]) ? EVP_MD_CTX_new() : NULL;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
     onnxllm_status ret = ONNXLLM_OK;
-    if (!final || !part || !url || !buf || ((f->sha256[0] || f->git_oid[0]) && !md)) {
+    if (!final || !part || !url || !buf || !md) {
         ret = olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    if (!f->sha256[0] && !f->git_oid[0]) { /* the listing check refuses these; never keep a file unverified */
+        ret = olm_fail(err, ONNXLLM_ERR_FORMAT, "file %s: no hash to verify it with", f->rel);
         goto done;
     }
     sprintf(final, "%s/%s", staging_dir, f->rel);
@@ -194,14 +198,35 @@ onnxllm_status olm_download_file(olm_pull_state *st, const olm_hub_file *f, cons
     st->prog.file_size = f->size;
     st->done_before_file = st->prog.total_done;
 
-    /* Verified by an earlier, interrupted pull (renamed only after verification). */
+    /* Verified by an earlier, interrupted pull — but maybe of another commit, where a
+     * same-size file had other bytes: hashed again against this listing, never trusted by
+     * its size (pull.c also drops .part files left by another commit). */
     struct stat sb;
     if (stat(final, &sb) == 0) {
         if (S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == f->size) {
-            st->prog.file_done = f->size;
-            st->prog.total_done = st->done_before_file + f->size;
-            olm_pull_report(st, ONNXLLM_PULL_FILE_VERIFIED, "verified by an earlier run");
-            goto done;
+            dl v = {.st = st, .f = f, .md = md, .fd = open(final, O_RDONLY | O_CLOEXEC)};
+            char got[65] = "";
+            bool same = false;
+            hash_reset(&v);
+            if (v.fd >= 0 && rehash_prefix(&v, f->size, buf, REHASH_BUF)) {
+                unsigned char d[EVP_MAX_MD_SIZE];
+                unsigned dlen = 0;
+                EVP_DigestFinal_ex(md, d, &dlen);
+                to_hex(d, dlen, got);
+                same = !strcmp(got, f->sha256[0] ? f->sha256 : f->git_oid);
+            }
+            if (v.fd >= 0) close(v.fd);
+            if (olm_http_cancelled(h)) {
+                ret = olm_fail(err, ONNXLLM_ERR_CANCELLED, "interrupted; partial files kept in %s for the next pull",
+                               staging_dir);
+                goto done;
+            }
+            if (same) {
+                st->prog.file_done = f->size;
+                st->prog.total_done = st->done_before_file + f->size;
+                olm_pull_report(st, ONNXLLM_PULL_FILE_VERIFIED, "kept from an earlier run (hash checked again)");
+                goto done;
+            }
         }
         unlink(final);
     }
@@ -308,7 +333,7 @@ onnxllm_status olm_download_file(olm_pull_state *st, const olm_hub_file *f, cons
                 EVP_DigestFinal_ex(md, d, &dlen);
                 to_hex(d, dlen, got);
             }
-            if (md && strcmp(got, want)) {
+            if (strcmp(got, want)) {
                 close(x.fd);
                 unlink(part);
                 ret = olm_fail(err, ONNXLLM_ERR_CHECKSUM, "%s: %s mismatch: expected %s, got %s; deleted it, run again",
@@ -326,7 +351,7 @@ onnxllm_status olm_download_file(olm_pull_state *st, const olm_hub_file *f, cons
             st->prog.file_done = f->size;
             st->prog.total_done = st->done_before_file + f->size;
             olm_pull_report(st, ONNXLLM_PULL_FILE_VERIFIED,
-                            !md ? "size ok (no hash in the listing)" : f->sha256[0] ? "sha256 ok" : "git blob sha1 ok");
+                            f->sha256[0] ? "sha256 ok" : "git blob sha1 ok");
             goto done;
         }
         if (x.fd >= 0) close(x.fd);

@@ -3,6 +3,8 @@
  * we care about, and the decision "retry, give up, or the host is unreachable". */
 #include "pull/pull.h"
 
+#include <pthread.h>
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,17 +95,22 @@ static int xferinfo_cb(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 
 bool olm_http_cancelled(const olm_http *h) { return h->p->cancel && *h->p->cancel; }
 
+/* libcurl's global init, once per process and never undone: curl_global_cleanup() in
+ * a library would tear down TLS state the host application may be using, and init /
+ * cleanup pairs are not thread-safe with other libcurl users. The once-flag and its
+ * result are the pull module's only process-wide state (onnxllm.h, "Global state"). */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+static void curl_init_once(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
 onnxllm_status olm_http_init(olm_http *h, const onnxllm_pull_params *p, onnxllm_error *err) {
     memset(h, 0, sizeof *h);
     h->p = p;
     h->resp.retry_after_s = -1;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return olm_fail(err, ONNXLLM_ERR_INTERNAL, "cannot initialise libcurl");
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_rc != CURLE_OK) return olm_fail(err, ONNXLLM_ERR_INTERNAL, "cannot initialise libcurl");
     h->curl = curl_easy_init();
-    if (!h->curl) {
-        curl_global_cleanup();
-        return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "cannot create a libcurl handle");
-    }
+    if (!h->curl) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "cannot create a libcurl handle");
     CURL *c = h->curl;
     curl_easy_setopt(c, CURLOPT_USERAGENT, "onnxllm/" ONNXLLM_VERSION);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
@@ -138,7 +145,6 @@ void olm_http_free(olm_http *h) {
     h->curl = NULL;
     free(h->resp.link_next);
     h->resp.link_next = NULL;
-    curl_global_cleanup();
 }
 
 CURLcode olm_http_get(olm_http *h, const char *url, int64_t range_from, long timeout_s, olm_write_fn write_cb,

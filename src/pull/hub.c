@@ -101,6 +101,20 @@ static bool is_hex(const char *s, size_t n) {
     return true;
 }
 
+/* A digest from the listing: n hex digits in either case, stored lowercase (what we
+ * compute). false for anything else: such a file could not be verified. */
+static bool take_hex(const cJSON *v, size_t n, char *out) {
+    if (!cJSON_IsString(v) || strlen(v->valuestring) != n) return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = v->valuestring[i];
+        if (c >= 'A' && c <= 'F') c = (char)(c - 'A' + 'a');
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+        out[i] = c;
+    }
+    out[n] = 0;
+    return true;
+}
+
 /* Largest file size a listing may state: 2^50 bytes (1 PiB), far above any model and
  * far below where sums of sizes could overflow. */
 #define OLM_HUB_MAX_FILE ((int64_t)1 << 50)
@@ -124,6 +138,18 @@ void olm_hub_listing_free(olm_hub_listing *l) {
 }
 
 /* Adds the "file" entries of one page; `prefix` is "folder/" ("" for the repository). */
+static onnxllm_status add_page(olm_hub_listing *l, const cJSON *arr, const char *prefix, const char *url,
+                               onnxllm_error *err);
+
+onnxllm_status olm_hub_parse_page(olm_hub_listing *l, const char *json, size_t len, const char *prefix,
+                                  const char *url, onnxllm_error *err) {
+    cJSON *j = NULL;
+    onnxllm_status st = olm_json_parse(json, len, url, &j, err);
+    if (!st) st = add_page(l, j, prefix, url, err);
+    cJSON_Delete(j);
+    return st;
+}
+
 static onnxllm_status add_page(olm_hub_listing *l, const cJSON *arr, const char *prefix, const char *url,
                                onnxllm_error *err) {
     if (!cJSON_IsArray(arr)) return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: listing is not a JSON array", url);
@@ -153,16 +179,18 @@ static onnxllm_status add_page(olm_hub_listing *l, const cJSON *arr, const char 
         if (lfs && !cJSON_IsNull(lfs)) {
             const cJSON *loid = cJSON_GetObjectItemCaseSensitive(lfs, "oid");
             const cJSON *lsize = cJSON_GetObjectItemCaseSensitive(lfs, "size");
-            if (!cJSON_IsString(loid) || !is_hex(loid->valuestring, 64))
+            if (!take_hex(loid, 64, f.sha256))
                 return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: LFS file \"%s\" has no sha256 \"lfs.oid\"", url, ps);
-            memcpy(f.sha256, loid->valuestring, 65);
             if (lsize && !cJSON_IsNull(lsize)) { /* the real size, not the pointer's */
                 if (!olm_json_as_int(lsize, 0, OLM_HUB_MAX_FILE, &sz))
                     return olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: LFS file \"%s\" has no valid \"lfs.size\"", url, ps);
                 f.size = (uint64_t)sz;
             }
-        } else if (cJSON_IsString(oid) && is_hex(oid->valuestring, 40)) {
-            memcpy(f.git_oid, oid->valuestring, 41);
+        } else if (!take_hex(oid, 40, f.git_oid)) {
+            /* every file is verified: one without a usable hash is not downloaded */
+            return olm_fail(err, ONNXLLM_ERR_FORMAT,
+                            "%s: file \"%s\" has no valid \"oid\" (40 hex digits): it could not be verified", url,
+                            ps);
         }
         for (size_t i = 0; i < l->n; i++)
             if (!strcmp(l->files[i].rel, rel))
@@ -296,6 +324,15 @@ onnxllm_status olm_hub_list(olm_http *h, const char *folder, olm_hub_listing *ou
         free(url);
         url = NULL;
         if (st == ONNXLLM_OK && h->resp.link_next) {
+            /* the token goes to the endpoint's host only: a next page elsewhere is refused */
+            char a[256], b[256];
+            olm_http_origin(h->resp.link_next, a, sizeof a);
+            olm_http_origin(p->endpoint && p->endpoint[0] ? p->endpoint : ONNXLLM_PULL_DEFAULT_ENDPOINT, b, sizeof b);
+            if (strcmp(a, b)) {
+                st = olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: the next page of the listing is on another host (%s, not %s)",
+                              what, a, b);
+                break;
+            }
             url = h->resp.link_next;
             h->resp.link_next = NULL;
         }

@@ -23,6 +23,38 @@
 
 #define MANIFEST_NAME ".onnxllm-pull.json"
 #define LOCK_NAME ".onnxllm-pull.lock"
+#define STAGING_COMMIT_NAME ".onnxllm-pull.commit"
+
+/* OUT.partial holds pieces of one commit: .part files are prefixes of that commit's
+ * files and would mix two versions if resumed under another. When the staging folder
+ * was started for another commit (or by an older onnxllm that did not say), its .part
+ * files are dropped; complete files are hashed again before use (download.c). */
+static onnxllm_status tie_staging_to_commit(const char *staging, const olm_hub_listing *l, onnxllm_error *err) {
+    char *marker = olm_path_join(staging, STAGING_COMMIT_NAME);
+    if (!marker) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    char was[80] = "";
+    FILE *f = fopen(marker, "r");
+    if (f) {
+        if (!fgets(was, sizeof was, f)) was[0] = 0;
+        fclose(f);
+    }
+    onnxllm_status st = ONNXLLM_OK;
+    if (strcmp(was, l->commit)) {
+        for (size_t i = 0; i < l->n; i++) {
+            char *p = malloc(strlen(staging) + strlen(l->files[i].rel) + 8);
+            if (!p) continue;
+            sprintf(p, "%s/%s.part", staging, l->files[i].rel);
+            unlink(p);
+            free(p);
+        }
+        f = fopen(marker, "w");
+        bool ok = f && fputs(l->commit, f) >= 0;
+        if (f && fclose(f) != 0) ok = false;
+        if (!ok) st = olm_fail(err, ONNXLLM_ERR_IO, "%s: cannot write: %s", marker, strerror(errno));
+    }
+    free(marker);
+    return st;
+}
 
 onnxllm_pull_params onnxllm_pull_default_params(void) {
     onnxllm_pull_params p;
@@ -361,6 +393,7 @@ onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxl
         goto done;
     }
 
+    if ((st = tie_staging_to_commit(staging, &l, err)) != ONNXLLM_OK) goto done;
     if (state == OUT_OUTDATED) reuse_unchanged(out, staging, &l, old_manifest);
 
     /* What is already there (verified files, .part prefixes) and what is left. */
@@ -394,6 +427,11 @@ onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxl
     ps.prog.file_index = 0;
 
     if ((st = write_manifest(staging, folder, rev_name, &p, &l, err)) != ONNXLLM_OK) goto done;
+    {
+        char *marker = olm_path_join(staging, STAGING_COMMIT_NAME);
+        if (marker) unlink(marker);
+        free(marker);
+    }
     unlink(lock_path);
     close(lock_fd);
     lock_fd = -1;

@@ -99,6 +99,9 @@ onnxllm_status olm_hub_resolve_commit(olm_http *h, char commit[41], onnxllm_erro
  * pages). Rejects unsafe paths (absolute, "..", empty components, control characters). */
 onnxllm_status olm_hub_list(olm_http *h, const char *folder, olm_hub_listing *out, onnxllm_error *err);
 void olm_hub_listing_free(olm_hub_listing *l);
+/* Adds the files of one listing page (JSON text; the fuzz target's entry point). */
+onnxllm_status olm_hub_parse_page(olm_hub_listing *l, const char *json, size_t len, const char *prefix,
+                                  const char *url, onnxllm_error *err);
 
 /* URL of the listing page / of a file (malloc'd; NULL when out of memory). Path
  * components and the revision are percent-encoded as huggingface_hub does. */

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -65,6 +66,9 @@ void fake_hub_reset(fake_hub *h) {
     h->page_size = 0;
     h->unsafe_path = false;
     h->slow_ms = 0;
+    snprintf(h->commit, sizeof h->commit, "%s", FAKE_COMMIT);
+    h->oid_mode = 0;
+    h->next_other_host = false;
     h->n_tree = h->n_file = h->n_cdn = h->n_500 = h->n_ranges = h->n_revision = h->n_unpinned = h->n_requests = 0;
     h->auth_tree[0] = h->auth_file[0] = h->auth_cdn[0] = 0;
     pthread_mutex_unlock(&h->mu);
@@ -177,7 +181,10 @@ static enum MHD_Result serve_file(fake_hub *h, struct MHD_Connection *c, const f
 static enum MHD_Result serve_tree(fake_hub *h, struct MHD_Connection *c, const char *folder) {
     pthread_mutex_lock(&h->mu);
     bool wrong_sha = h->wrong_sha, wrong_git = h->wrong_git_oid, unsafe = h->unsafe_path;
-    int page = h->page_size;
+    int page = h->page_size, oid_mode = h->oid_mode;
+    bool other_host = h->next_other_host;
+    char commit[41];
+    memcpy(commit, h->commit, sizeof commit);
     pthread_mutex_unlock(&h->mu);
     const char *cur = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor");
     const char *rec = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "recursive");
@@ -202,10 +209,14 @@ static enum MHD_Result serve_tree(fake_hub *h, struct MHD_Connection *c, const c
                 sha[0] = sha[0] == '0' ? '1' : '0';
                 sha_done = true;
             }
+            if (oid_mode == 4)
+                for (char *q = sha; *q; q++) *q = (char)toupper((unsigned char)*q);
+            char lo[100];
+            snprintf(lo, sizeof lo, "\"oid\":\"%s\",\"size\":%zu", sha, f->size);
             snprintf(tmp, sizeof tmp,
                      "{\"type\":\"file\",\"oid\":\"%s\",\"size\":%zu,\"path\":\"%s\","
-                     "\"lfs\":{\"oid\":\"%s\",\"size\":%zu,\"pointerSize\":134}}",
-                     "0123456789abcdef0123456789abcdef01234567", f->size, f->path, sha, f->size);
+                     "\"lfs\":{%s,\"pointerSize\":134}}",
+                     "0123456789abcdef0123456789abcdef01234567", f->size, f->path, lo);
         } else {
             char oid[41];
             memcpy(oid, f->git_oid, 41);
@@ -213,8 +224,14 @@ static enum MHD_Result serve_tree(fake_hub *h, struct MHD_Connection *c, const c
                 oid[0] = oid[0] == '0' ? '1' : '0';
                 git_done = true;
             }
-            snprintf(tmp, sizeof tmp, "{\"type\":\"file\",\"oid\":\"%s\",\"size\":%zu,\"path\":\"%s\"}", oid, f->size,
-                     f->path);
+            if (oid_mode == 4)
+                for (char *q = oid; *q; q++) *q = (char)toupper((unsigned char)*q);
+            char oo[64];
+            if (oid_mode == 1) oo[0] = 0;
+            else if (oid_mode == 2) snprintf(oo, sizeof oo, "\"oid\":\"\",");
+            else if (oid_mode == 3) snprintf(oo, sizeof oo, "\"oid\":\"%.39sg\",", oid);
+            else snprintf(oo, sizeof oo, "\"oid\":\"%s\",", oid);
+            snprintf(tmp, sizeof tmp, "{\"type\":\"file\",%s\"size\":%zu,\"path\":\"%s\"}", oo, f->size, f->path);
         }
         entries[n++] = strdup(tmp);
     }
@@ -237,8 +254,11 @@ static enum MHD_Result serve_tree(fake_hub *h, struct MHD_Connection *c, const c
     MHD_add_response_header(r, "Content-Type", "application/json");
     if (end < n) {
         char link[512];
-        snprintf(link, sizeof link, "<%s/api/models/%s/tree/%s/%s?recursive=true&cursor=%d>; rel=\"next\"", h->base,
-                 h->repo, FAKE_COMMIT, folder, end);
+        char base[64];
+        if (other_host) snprintf(base, sizeof base, "http://localhost:%d", h->port);
+        else snprintf(base, sizeof base, "%s", h->base);
+        snprintf(link, sizeof link, "<%s/api/models/%s/tree/%s/%s?recursive=true&cursor=%d>; rel=\"next\"", base,
+                 h->repo, commit, folder, end);
         MHD_add_response_header(r, "Link", link);
     }
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
@@ -280,17 +300,21 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             pthread_mutex_lock(&h->mu);
             h->n_revision++;
             pthread_mutex_unlock(&h->mu);
-            if (strcmp(rest + 9, "main") && strcmp(rest + 9, FAKE_COMMIT))
+            char commit[41];
+            pthread_mutex_lock(&h->mu);
+            memcpy(commit, h->commit, sizeof commit);
+            pthread_mutex_unlock(&h->mu);
+            if (strcmp(rest + 9, "main") && strcmp(rest + 9, commit))
                 return send_text(c, 404, "{\"error\":\"Invalid rev id\"}", "X-Error-Code", "RevisionNotFound");
             char body[200];
-            snprintf(body, sizeof body, "{\"id\":\"%s\",\"sha\":\"%s\",\"siblings\":[]}", h->repo, FAKE_COMMIT);
+            snprintf(body, sizeof body, "{\"id\":\"%s\",\"sha\":\"%s\",\"siblings\":[]}", h->repo, commit);
             return send_text(c, 200, body, "Content-Type", "application/json");
         }
         if (!strncmp(rest, "tree/", 5)) {
             rest += 5;
             pthread_mutex_lock(&h->mu);
             h->n_tree++;
-            if (strncmp(rest, FAKE_COMMIT, 40)) h->n_unpinned++;
+            if (strncmp(rest, h->commit, 40)) h->n_unpinned++;
             pthread_mutex_unlock(&h->mu);
             const char *slash = strchr(rest, '/');
             return serve_tree(h, c, slash ? slash + 1 : "");
@@ -304,7 +328,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         const fake_file *f = slash ? fake_hub_file(h, slash + 1) : NULL;
         pthread_mutex_lock(&h->mu);
         h->n_file++;
-        if (strncmp(rest, FAKE_COMMIT "/", 41)) h->n_unpinned++;
+        if (strncmp(rest, h->commit, 40) || rest[40] != '/') h->n_unpinned++;
         bool fail = h->fail500_times > 0;
         if (fail) h->fail500_times--, h->n_500++;
         int redirect = h->redirect;
@@ -335,6 +359,7 @@ int fake_hub_start(fake_hub *h, const char *repo, const char *folder) {
     memset(h, 0, sizeof *h);
     pthread_mutex_init(&h->mu, NULL);
     snprintf(h->repo, sizeof h->repo, "%s", repo);
+    snprintf(h->commit, sizeof h->commit, "%s", FAKE_COMMIT);
     char p[600];
     const char *pre = folder[0] ? "/" : "";
 #define ADD(name, size, lfs, seed, text)                     \

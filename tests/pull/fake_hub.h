@@ -48,6 +48,10 @@ typedef struct fake_hub {
     int page_size;      /* >0: paginate the listing with Link rel="next" */
     bool unsafe_path;   /* add "../evil" to the listing */
     int slow_ms;        /* sleep this long per 16 kB block of file bodies */
+    char commit[41];    /* what "main" points to (FAKE_COMMIT after reset) */
+    int oid_mode;       /* listing oids of non-LFS files: 0 as they are, 1 missing, 2 "", 3 not hex;
+                           4: every oid (lfs.oid too) in upper case */
+    bool next_other_host; /* the pagination Link names "localhost" instead of 127.0.0.1 */
 
     /* log */
     int n_requests; /* all requests */

@@ -557,6 +557,11 @@ TEST(stale_part_longer_than_file_is_discarded) {
     fp = fopen(path, "wb");
     for (int i = 0; i < 1000; i++) fputc('y', fp); /* wrong prefix: resumed, then the hash fails */
     fclose(fp);
+    /* the staging folder says it holds this commit's pieces (else they are dropped unread) */
+    partial_of(out, ".onnxllm-pull.commit", path, sizeof path);
+    fp = fopen(path, "wb");
+    fputs(FAKE_COMMIT, fp);
+    fclose(fp);
     events ev;
     onnxllm_pull_params p = params(&ev);
     onnxllm_error err = {0};
@@ -715,6 +720,102 @@ TEST(cancel_keeps_partial_files) {
 /* ---- the CLI ------------------------------------------------------------------------ */
 
 /* Runs `onnxllm pull ARGS` with HF_ENDPOINT=endpoint; stderr+stdout into *log. */
+
+/* ---- issue 12: where the token goes, verification, staging of another commit ---------- */
+
+/* #3: a "next" page on another host would get the token: refused (redirects were
+ * covered, pagination was not) */
+TEST(next_page_on_another_host_is_refused) {
+    fake_hub_reset(&hub);
+    hub.page_size = 2;
+    hub.next_other_host = true;
+    events ev;
+    onnxllm_pull_params p = params(&ev);
+    p.token = "hf_secret";
+    char out[400];
+    new_out(out, sizeof out);
+    onnxllm_error err = {0};
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_ERR_FORMAT);
+    CHECK(strstr(err.message, "another host") != NULL);
+    CHECK_EQ_INT(hub.n_tree, 1); /* the page on "localhost" was never asked for */
+    CHECK_EQ_INT(hub.n_file, 0);
+    CHECK(!exists(out));
+}
+
+/* #12: a file whose listing oid is missing, empty or malformed is not downloaded
+ * (it was saved unverified, exit 0); an upper-case oid is a valid hash: verified. */
+TEST(files_without_a_usable_hash_are_refused) {
+    for (int mode = 1; mode <= 3; mode++) {
+        fake_hub_reset(&hub);
+        hub.oid_mode = mode;
+        events ev;
+        onnxllm_pull_params p = params(&ev);
+        char out[400];
+        new_out(out, sizeof out);
+        onnxllm_error err = {0};
+        CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_ERR_FORMAT);
+        CHECK(strstr(err.message, "oid") != NULL);
+        CHECK_EQ_INT(hub.n_file, 0);
+        CHECK(!exists(out));
+    }
+    fake_hub_reset(&hub);
+    hub.oid_mode = 4;
+    events ev;
+    onnxllm_pull_params p = params(&ev);
+    char out[400];
+    new_out(out, sizeof out);
+    onnxllm_error err = {0};
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_OK);
+    CHECK(same_files(out, FOLDER));
+    /* upper case and wrong: caught */
+    fake_hub_reset(&hub);
+    hub.oid_mode = 4;
+    hub.wrong_git_oid = true;
+    p = params(&ev);
+    new_out(out, sizeof out);
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_ERR_CHECKSUM);
+}
+
+/* #4: a file verified in OUT.partial by an interrupted pull of another commit, changed
+ * upstream with the same size, was kept by its size (old bytes, new manifest hash) */
+TEST(staging_of_another_commit_is_not_trusted) {
+    fake_hub_reset(&hub);
+    snprintf(hub.cut_path, sizeof hub.cut_path, "%s/model.onnx.data", FOLDER);
+    hub.cut_after = 4096;
+    hub.cut_times = 1;
+    events ev;
+    onnxllm_pull_params p = params(&ev);
+    p.max_retries = 0;
+    char out[400], path[600], mo[600];
+    new_out(out, sizeof out);
+    onnxllm_error err = {0};
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_ERR_NETWORK);
+    CHECK(exists(partial_of(out, "model.onnx", path, sizeof path))); /* verified, kept */
+    CHECK(exists(partial_of(out, "model.onnx.data.part", path, sizeof path)));
+    /* upstream: a new commit where model.onnx and model.onnx.data changed, same sizes */
+    snprintf(mo, sizeof mo, "%s/model.onnx", FOLDER);
+    fake_hub_change_file(&hub, mo);
+    snprintf(mo, sizeof mo, "%s/model.onnx.data", FOLDER);
+    fake_hub_change_file(&hub, mo);
+    fake_hub_reset(&hub);
+    snprintf(hub.commit, sizeof hub.commit, "%s", "b1b2c3d4e5f60718293a4b5c6d7e8f9012345678");
+    p = params(&ev);
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_OK);
+    CHECK(same_files(out, FOLDER)); /* the new bytes */
+    CHECK(!fake_hub_saw_range(&hub, 4096)); /* the old commit's prefix was not resumed */
+    /* up to date now, and a later pull agrees */
+    fake_hub_reset(&hub);
+    snprintf(hub.commit, sizeof hub.commit, "%s", "b1b2c3d4e5f60718293a4b5c6d7e8f9012345678");
+    p = params(&ev);
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_OK);
+    CHECK_EQ_INT(hub.n_file, 0);
+    /* put the fake hub's files back as the other tests expect them */
+    snprintf(mo, sizeof mo, "%s/model.onnx", FOLDER);
+    fake_hub_change_file(&hub, mo);
+    snprintf(mo, sizeof mo, "%s/model.onnx.data", FOLDER);
+    fake_hub_change_file(&hub, mo);
+}
+
 static int run_cli(const char *endpoint, const char *args, char *log, size_t log_size) {
     char cmd[2000], logpath[400];
     snprintf(logpath, sizeof logpath, "%s/cli.log", tmp_root);
@@ -868,6 +969,9 @@ int main(int argc, char **argv) {
     RUN(unreachable_endpoint_fails_at_once);
     RUN(silent_endpoint_times_out_without_retries);
     RUN(cancel_keeps_partial_files);
+    RUN(next_page_on_another_host_is_refused);
+    RUN(files_without_a_usable_hash_are_refused);
+    RUN(staging_of_another_commit_is_not_trusted);
     RUN(cli_help_list_and_usage_errors);
     RUN(cli_pulls_the_default_variant);
     RUN(cli_unreachable_and_not_found_exit_1);
