@@ -15,8 +15,15 @@
 #include <sys/stat.h>
 
 typedef struct {
-    bool oom; /* an allocation failed somewhere below */
+    bool oom;      /* an allocation failed somewhere below */
+    bool too_deep; /* a message nested deeper than OLM_PB_MAX_DEPTH (graph in node in graph ...) */
 } ctx_t;
+
+/* A nested message's reader; beyond OLM_PB_MAX_DEPTH it is bad (and the error says why). */
+static olm_pb_reader sub(ctx_t *c, const olm_pb_field *f) {
+    if (f->depth >= OLM_PB_MAX_DEPTH) c->too_deep = true;
+    return olm_pb_sub(f);
+}
 
 static void *grow(void *p, int n, size_t elem) {
     /* append one zeroed element (arrays grow one by one; they are small) */
@@ -30,7 +37,6 @@ static void *grow(void *p, int n, size_t elem) {
 static bool parse_graph(ctx_t *c, olm_pb_reader r, olm_onnx_graph *g);
 
 static bool parse_tensor(ctx_t *c, olm_pb_reader r, olm_onnx_tensor *t) {
-    (void)c;
     olm_pb_field f;
     int64_t *dims = NULL;
     int nd = 0;
@@ -48,7 +54,7 @@ static bool parse_tensor(ctx_t *c, olm_pb_reader r, olm_onnx_tensor *t) {
             }
             break;
         case 13: {
-            olm_pb_reader e = olm_pb_sub(&f);
+            olm_pb_reader e = sub(c, &f);
             olm_pb_field kf;
             char *k = NULL, *v = NULL;
             while (olm_pb_next(&e, &kf)) {
@@ -89,11 +95,11 @@ static bool parse_attr(ctx_t *c, olm_pb_reader r, olm_onnx_attr *a) {
         case 4: free(a->s); a->s = olm_pb_strdup(&f); ok = a->s != NULL; break;
         case 5:
             if (!a->t) a->t = calloc(1, sizeof *a->t);
-            ok = a->t && parse_tensor(c, olm_pb_sub(&f), a->t);
+            ok = a->t && parse_tensor(c, sub(c, &f), a->t);
             break;
         case 6:
             if (!a->g) a->g = calloc(1, sizeof *a->g);
-            ok = a->g && parse_graph(c, olm_pb_sub(&f), a->g);
+            ok = a->g && parse_graph(c, sub(c, &f), a->g);
             break;
         case 7: ok = olm_pb_append_floats(&f, &a->floats, &a->n_floats); break;
         case 8: ok = olm_pb_append_ints(&f, &a->ints, &a->n_ints); break;
@@ -123,7 +129,7 @@ static bool parse_node(ctx_t *c, olm_pb_reader r, olm_onnx_node *n) {
         case 7: free(n->domain); n->domain = olm_pb_strdup(&f); ok = n->domain != NULL; break;
         case 5: {
             olm_onnx_attr *a = PUSH(n->attrs, n->n_attrs, c);
-            ok = a && parse_attr(c, olm_pb_sub(&f), a);
+            ok = a && parse_attr(c, sub(c, &f), a);
             break;
         }
         default: break;
@@ -136,7 +142,6 @@ static bool parse_node(ctx_t *c, olm_pb_reader r, olm_onnx_node *n) {
 }
 
 static bool parse_value(ctx_t *c, olm_pb_reader r, olm_onnx_value *v) {
-    (void)c;
     olm_pb_field f;
     bool ok = true;
     v->rank = -1;
@@ -146,24 +151,24 @@ static bool parse_value(ctx_t *c, olm_pb_reader r, olm_onnx_value *v) {
             v->name = olm_pb_strdup(&f);
             ok = v->name != NULL;
         } else if (f.num == 2) { /* TypeProto */
-            olm_pb_reader tr = olm_pb_sub(&f);
+            olm_pb_reader tr = sub(c, &f);
             olm_pb_field tf;
             while (olm_pb_next(&tr, &tf)) {
                 if (tf.num != 1) continue; /* tensor_type */
-                olm_pb_reader tt = olm_pb_sub(&tf);
+                olm_pb_reader tt = sub(c, &tf);
                 olm_pb_field x;
                 while (olm_pb_next(&tt, &x)) {
                     if (x.num == 1) v->elem_type = (int)x.v;
                     if (x.num != 2) continue;
                     v->rank = 0;
-                    olm_pb_reader sr = olm_pb_sub(&x);
+                    olm_pb_reader sr = sub(c, &x);
                     olm_pb_field d;
                     while (olm_pb_next(&sr, &d)) {
                         if (d.num != 1) continue;
                         if (v->rank >= OLM_ONNX_MAX_RANK) { ok = false; break; }
                         int k = v->rank++;
                         v->dims[k] = -1;
-                        olm_pb_reader dr = olm_pb_sub(&d);
+                        olm_pb_reader dr = sub(c, &d);
                         olm_pb_field y;
                         while (olm_pb_next(&dr, &y)) {
                             if (y.num == 1) v->dims[k] = (int64_t)y.v;
@@ -189,18 +194,18 @@ static bool parse_graph(ctx_t *c, olm_pb_reader r, olm_onnx_graph *g) {
         switch (f.num) {
         case 1: {
             olm_onnx_node *n = PUSH(g->nodes, g->n_nodes, c);
-            ok = n && parse_node(c, olm_pb_sub(&f), n);
+            ok = n && parse_node(c, sub(c, &f), n);
             break;
         }
         case 2: free(g->name); g->name = olm_pb_strdup(&f); ok = g->name != NULL; break;
         case 5: {
             olm_onnx_tensor *t = PUSH(g->inits, g->n_inits, c);
-            ok = t && parse_tensor(c, olm_pb_sub(&f), t);
+            ok = t && parse_tensor(c, sub(c, &f), t);
             break;
         }
         case 11: case 12: {
             olm_onnx_value *v = f.num == 11 ? PUSH(g->inputs, g->n_inputs, c) : PUSH(g->outputs, g->n_outputs, c);
-            ok = v && parse_value(c, olm_pb_sub(&f), v);
+            ok = v && parse_value(c, sub(c, &f), v);
             break;
         }
         default: break;
@@ -268,6 +273,8 @@ void olm_onnx_free(olm_onnx_model *m) {
     free(m);
 }
 
+static onnxllm_status parse_model(olm_onnx_model *m, const char *path, olm_onnx_model **out, onnxllm_error *err);
+
 onnxllm_status olm_onnx_load(const char *path, olm_onnx_model **out, onnxllm_error *err) {
     *out = NULL;
     olm_onnx_model *m = calloc(1, sizeof *m);
@@ -292,7 +299,27 @@ onnxllm_status olm_onnx_load(const char *path, olm_onnx_model **out, onnxllm_err
         return st;
     }
     m->buf = (uint8_t *)buf;
-    ctx_t c = {false};
+    return parse_model(m, path, out, err);
+}
+
+onnxllm_status olm_onnx_load_buffer(uint8_t *buf, size_t len, const char *name, olm_onnx_model **out,
+                                    onnxllm_error *err) {
+    *out = NULL;
+    olm_onnx_model *m = calloc(1, sizeof *m);
+    if (!m || !(m->path = strdup(name)) || !(m->dir = strdup("."))) {
+        olm_onnx_free(m);
+        free(buf);
+        return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    m->buf = buf;
+    m->len = len;
+    return parse_model(m, name, out, err);
+}
+
+/* Decodes m->buf (owned by m); frees m on failure. */
+static onnxllm_status parse_model(olm_onnx_model *m, const char *path, olm_onnx_model **out, onnxllm_error *err) {
+    onnxllm_status st;
+    ctx_t c = {false, false};
     olm_pb_reader r = olm_pb_reader_init(m->buf, m->len);
     olm_pb_field f;
     bool ok = true, have_graph = false;
@@ -301,11 +328,11 @@ onnxllm_status olm_onnx_load(const char *path, olm_onnx_model **out, onnxllm_err
         case 1: m->ir_version = (int64_t)f.v; break;
         case 2: free(m->producer_name); m->producer_name = olm_pb_strdup(&f); break;
         case 3: free(m->producer_version); m->producer_version = olm_pb_strdup(&f); break;
-        case 7: ok = parse_graph(&c, olm_pb_sub(&f), &m->graph); have_graph = true; break;
+        case 7: ok = parse_graph(&c, sub(&c, &f), &m->graph); have_graph = true; break;
         case 8: {
             olm_onnx_opset_r *o = PUSH(m->opsets, m->n_opsets, &c);
             if (!o) { ok = false; break; }
-            olm_pb_reader orr = olm_pb_sub(&f);
+            olm_pb_reader orr = sub(&c, &f);
             olm_pb_field of;
             while (olm_pb_next(&orr, &of)) {
                 if (of.num == 1) { free(o->domain); o->domain = olm_pb_strdup(&of); }
@@ -324,7 +351,9 @@ onnxllm_status olm_onnx_load(const char *path, olm_onnx_model **out, onnxllm_err
     }
     if (!ok || r.bad || !have_graph || m->ir_version <= 0) {
         st = olm_fail(err, ONNXLLM_ERR_FORMAT, "%s: not an ONNX model (malformed protobuf%s)", m->path,
-                      !have_graph && ok && !r.bad ? " or no graph" : "");
+                      !have_graph && ok && !r.bad ? " or no graph"
+                      : c.too_deep              ? ", or messages nested deeper than 64 levels"
+                                                : "");
         olm_onnx_free(m);
         return st;
     }

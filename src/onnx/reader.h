@@ -92,6 +92,10 @@ typedef struct olm_onnx_model {
 
 /* path: a model folder (reads its model.onnx) or an .onnx file. */
 onnxllm_status olm_onnx_load(const char *path, olm_onnx_model **out, onnxllm_error *err);
+/* The same from bytes in memory (buf: malloc'd, owned by the model afterwards, freed on
+ * failure too); external data is looked up relative to the current folder. */
+onnxllm_status olm_onnx_load_buffer(uint8_t *buf, size_t len, const char *name, olm_onnx_model **out,
+                                    onnxllm_error *err);
 void olm_onnx_free(olm_onnx_model *m);
 
 const olm_onnx_tensor *olm_onnx_find_init(const olm_onnx_model *m, const char *name);

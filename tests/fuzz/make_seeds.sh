@@ -63,4 +63,74 @@ rm -rf "$C/genai_config" && mkdir -p "$C/genai_config"
 i=0
 for f in "$ROOT"/tests/writer/fixtures/*.genai_config.json; do cp "$f" "$C/genai_config/fixture$i.json"; i=$((i + 1)); done
 printf '{"model":{"type":"phi3","vocab_size":10,"context_length":8,"eos_token_id":[1,2],"decoder":{"filename":"m.onnx","num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":1,"head_size":4}}}' > "$C/genai_config/minimal.json"
+# ---- model.onnx: small models of the published layout (If subgraphs, external data
+# references, int4 MatMulNBits) and a deeply nested graph
+rm -rf "$C/onnx" && mkdir -p "$C/onnx"
+T=$(mktemp -d)
+for p in tiny-1layer; do
+  "$BUILD/onnxllm" build-model --preset $p --seed 1 --precision fp32 -o "$T/$p" -q
+  "$BUILD/onnxllm" build-model --preset $p --seed 1 -o "$T/$p-int4" -q
+  cp "$T/$p/model.onnx" "$C/onnx/$p-fp32.onnx"
+  cp "$T/$p-int4/model.onnx" "$C/onnx/$p-int4.onnx"
+done
+rm -rf "$T"
+python3 - "$C/onnx/nested.onnx" <<'PY'
+import sys
+def varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7f; v >>= 7
+        out.append(b | (0x80 if v else 0))
+        if not v: return bytes(out)
+chunks, inner = [], 0
+for i in range(30):  # graph { node { attribute g { graph ... } } } x 30
+    t = b"\x0a\x01g\xa0\x01\x05\x32" + varint(inner)
+    nb = b"\x2a" + varint(len(t) + inner)
+    h = b"\x0a" + varint(len(nb) + len(t) + inner) + nb
+    chunks += [t, h]
+    inner += len(t) + len(h)
+open(sys.argv[1], "wb").write(b"\x08\x0a\x3a" + varint(inner) + b"".join(reversed(chunks)))
+PY
+
+# ---- safetensors: small checkpoints (F32, BF16, F16; metadata; an empty tensor)
+rm -rf "$C/safetensors" && mkdir -p "$C/safetensors"
+python3 - "$C/safetensors" <<'PY'
+import json, struct, sys
+def st(path, tensors, meta=None, pad=0):
+    hdr, data = {}, b""
+    if meta is not None: hdr["__metadata__"] = meta
+    for name, dtype, shape, raw in tensors:
+        hdr[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    h = json.dumps(hdr).encode() + b" " * pad
+    open(path, "wb").write(struct.pack("<Q", len(h)) + h + data)
+d = sys.argv[1]
+st(f"{d}/f32.safetensors", [("w", "F32", [2, 3], struct.pack("<6f", *range(6))), ("a", "F32", [1], struct.pack("<f", 1.5))],
+   {"format": "pt"})
+st(f"{d}/bf16.safetensors", [("model.embed_tokens.weight", "BF16", [4, 2], bytes(range(16)))], pad=5)
+st(f"{d}/f16.safetensors", [("x", "F16", [3], b"\x00\x3c\x00\xc0\xff\x7b"), ("e", "I8", [0], b"")])
+st(f"{d}/mixed.safetensors", [("w", "I64", [1], struct.pack("<q", -1)), ("a", "BOOL", [2], b"\x01\x00")])
+PY
+
+# ---- the Hub's tree listing: pages as the Hub writes them
+rm -rf "$C/hub" && mkdir -p "$C/hub"
+python3 - "$C/hub" <<'PY'
+import json, sys
+d = sys.argv[1]
+F = "cpu_and_mobile/cpu-int4-rtn-block-32-acc-level-4"
+page = [
+  {"type": "directory", "oid": "0" * 40, "size": 0, "path": F},
+  {"type": "file", "oid": "4f0c9b6a8e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b", "size": 1509, "path": F + "/genai_config.json"},
+  {"type": "file", "oid": "0123456789abcdef0123456789abcdef01234567", "size": 52364789, "path": F + "/model.onnx",
+   "lfs": {"oid": "ab" * 32, "size": 52364789, "pointerSize": 134}},
+  {"type": "file", "oid": "89abcdef0123456789abcdef0123456789abcdef", "size": 4858081280, "path": F + "/model.onnx.data",
+   "lfs": {"oid": "CD" * 32, "size": 4858081280, "pointerSize": 136}},
+  {"type": "file", "oid": "fedcba9876543210fedcba9876543210fedcba98", "size": 15524095, "path": F + "/tokenizer.json"},
+]
+open(f"{d}/cpu", "wb").write(b"\x01" + json.dumps(page).encode())
+open(f"{d}/root", "wb").write(b"\x00" + json.dumps([{"type": "file", "oid": "a" * 40, "size": 3, "path": "README.md"},
+                                                         {"type": "file", "oid": "b" * 40, "size": 0, "path": "a/b/c.txt"}]).encode())
+open(f"{d}/gpu", "wb").write(b"\x02" + json.dumps([{"type": "file", "oid": "c" * 40, "size": 7, "path": "gpu/x.json", "lfs": None}]).encode())
+open(f"{d}/empty", "wb").write(b"\x03[]")
+PY
 echo "seeds: $(ls "$C"/* | wc -l) files, $(du -sh "$C" | cut -f1)"

@@ -7,6 +7,7 @@
 #include "onnx/reader.h"
 #include "onnx/writer.h"
 #include "writer/phi3.h"
+#include "writer/fp32_model.h"
 
 #include <math.h>
 #include <onnxruntime_c_api.h>
@@ -298,6 +299,92 @@ TEST(malformed_files) {
     olm_onnx_free(m);
 }
 
+
+/* A ModelProto whose graph nests `levels` times: graph { node { attribute "g" (GRAPH) {
+ * graph { ... } } } }, written outside-in; returns the bytes (malloc'd) and *len. */
+static size_t put_varint(uint8_t *p, uint64_t v) {
+    size_t n = 0;
+    do {
+        p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+static uint8_t *deep_model(int levels, size_t *len) {
+    /* prefixes built inner → outer into the end of a buffer, then moved to the front */
+    size_t cap = (size_t)levels * 24 + 64, at = cap, inner = 0;
+    uint8_t *b = malloc(cap), tmp[40];
+    for (int i = 0; i < levels; i++) {
+        /* attribute A = name "g", type GRAPH (5), g = <inner bytes> */
+        size_t n = 0;
+        tmp[n++] = 0x0a, tmp[n++] = 1, tmp[n++] = 'g';  /* name */
+        tmp[n++] = 0xa0, tmp[n++] = 0x01, tmp[n++] = 5; /* type = 20: GRAPH */
+        tmp[n++] = 0x32;                                /* g = 6, LEN */
+        n += put_varint(tmp + n, inner);
+        size_t a = n + inner;
+        uint8_t h[24];
+        size_t hn = 0;
+        h[hn++] = 0x0a;                                 /* graph.node = 1 */
+        uint8_t nodebody[12];
+        size_t nb = 0;
+        nodebody[nb++] = 0x2a;                          /* node.attribute = 5 */
+        nb += put_varint(nodebody + nb, a);
+        hn += put_varint(h + hn, nb + a);
+        memcpy(h + hn, nodebody, nb);
+        hn += nb;
+        at -= n;
+        memcpy(b + at, tmp, n);
+        at -= hn;
+        memcpy(b + at, h, hn);
+        inner = cap - at;
+    }
+    uint8_t mh[16];
+    size_t mn = 0;
+    mh[mn++] = 0x08, mh[mn++] = 0x0a; /* ir_version 10 */
+    mh[mn++] = 0x3a;                  /* graph = 7 */
+    mn += put_varint(mh + mn, inner);
+    uint8_t *out = malloc(mn + inner);
+    memcpy(out, mh, mn);
+    memcpy(out + mn, b + at, inner);
+    free(b);
+    *len = mn + inner;
+    return out;
+}
+
+/* issue 12 #2: graph → node → attribute → graph recursed without a limit (a 1.2 MB
+ * model.onnx killed inspect and quantize with SIGSEGV); the reader now stops at
+ * OLM_PB_MAX_DEPTH with a format error, and nesting below it still reads. */
+TEST(deeply_nested_graphs) {
+    size_t len;
+    uint8_t *buf = deep_model(100000, &len);
+    printf("  %d nested graphs: %zu bytes\n", 100000, len);
+    char path[300], dir[160];
+    snprintf(dir, sizeof dir, "%s/deep", tmp_root);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    FILE *f = fopen(path, "wb");
+    fwrite(buf, 1, len, f);
+    fclose(f);
+    free(buf);
+    olm_onnx_model *m = NULL;
+    onnxllm_error e = {0};
+    CHECK_EQ_INT(olm_onnx_load(path, &m, &e), ONNXLLM_ERR_FORMAT); /* inspect's reader */
+    CHECK(strstr(e.message, "nested") != NULL);
+    olm_onnx_free(m);
+    olm_fp32_model *fm = NULL;
+    CHECK(olm_fp32_model_open(dir, &fm, &e) != ONNXLLM_OK); /* quantize's reader */
+    olm_fp32_model_close(fm);
+    /* 20 levels (60 nested messages): fine */
+    buf = deep_model(20, &len);
+    m = NULL;
+    CHECK_EQ_INT(olm_onnx_load_buffer(buf, len, "shallow.onnx", &m, &e), ONNXLLM_OK);
+    int depth = 0;
+    for (const olm_onnx_graph *g = m ? &m->graph : NULL; g && g->n_nodes; g = g->nodes[0].attrs[0].g) depth++;
+    CHECK_EQ_INT(depth, 20);
+    olm_onnx_free(m);
+}
+
 int main(void) {
     snprintf(tmp_root, sizeof tmp_root, "/tmp/olm-onnx-test-XXXXXX");
     if (!mkdtemp(tmp_root)) return 1;
@@ -306,6 +393,7 @@ int main(void) {
     RUN(fp32_weights_read_back);
     RUN(random_rows_and_streaming);
     RUN(malformed_files);
+    RUN(deeply_nested_graphs);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
     if (system(cmd) != 0) printf("warning: could not remove %s\n", tmp_root);
