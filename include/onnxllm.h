@@ -777,6 +777,20 @@ onnxllm_pull_params onnxllm_pull_default_params(void);
 onnxllm_status onnxllm_pull(const char *folder, const char *out_dir, const onnxllm_pull_params *params,
                             onnxllm_error *err);
 
+/* What a folder made by onnxllm_pull holds, from its manifest (.onnxllm-pull.json). */
+typedef struct onnxllm_pulled {
+    char endpoint[256], repo[256], folder[512], revision[128], commit[64];
+    size_t n_files;
+    uint64_t bytes;  /* the listed files' sizes, summed */
+    bool partial;    /* DIR.partial exists too: an interrupted pull or update */
+} onnxllm_pulled;
+/* ONNXLLM_ERR_IO when dir is missing or was not made by onnxllm_pull (no manifest). */
+onnxllm_status onnxllm_pull_info(const char *dir, onnxllm_pulled *out, onnxllm_error *err);
+/* Deletes a folder made by onnxllm_pull, and its DIR.partial staging folder. Refuses
+ * (ONNXLLM_ERR_IO, nothing deleted) a folder without the manifest, a symbolic link, and
+ * a folder holding any file the manifest does not list (the user's own). */
+onnxllm_status onnxllm_pull_remove(const char *dir, onnxllm_error *err);
+
 /* A ready-made progress callback (what `onnxllm pull` shows): on a terminal one
  * redrawn line (file, bytes, percent, MB/s, time left), otherwise a plain line every
  * few seconds (logs, CI). Use: p.progress = onnxllm_pull_print_progress;

@@ -458,3 +458,84 @@ done:
     free(out);
     return st;
 }
+
+/* ---- folders made by pull: what they hold, removing them (onnxllm list / rm) ---------- */
+
+static void copy_str(const cJSON *o, const char *key, char *out, size_t n) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    snprintf(out, n, "%s", cJSON_IsString(v) ? v->valuestring : "");
+}
+
+static onnxllm_status load_manifest(const char *dir, cJSON **out, onnxllm_error *err) {
+    *out = NULL;
+    struct stat sb;
+    if (stat(dir, &sb) != 0) return olm_fail(err, ONNXLLM_ERR_IO, "%s: %s", dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode)) return olm_fail(err, ONNXLLM_ERR_IO, "%s: not a folder", dir);
+    char *path = olm_path_join(dir, MANIFEST_NAME);
+    if (!path) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    onnxllm_status st = ONNXLLM_OK;
+    if (access(path, F_OK) != 0)
+        st = olm_fail(err, ONNXLLM_ERR_IO, "%s: not a folder made by onnxllm pull (no %s)", dir, MANIFEST_NAME);
+    else
+        st = olm_load_json_file(path, out, err);
+    free(path);
+    if (!st && !cJSON_IsObject(*out)) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        st = olm_fail(err, ONNXLLM_ERR_FORMAT, "%s/%s: not a pull manifest", dir, MANIFEST_NAME);
+    }
+    return st;
+}
+
+onnxllm_status onnxllm_pull_info(const char *dir, onnxllm_pulled *out, onnxllm_error *err) {
+    memset(out, 0, sizeof *out);
+    if (!dir || !*dir) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "no folder given");
+    cJSON *m = NULL;
+    onnxllm_status st = load_manifest(dir, &m, err);
+    if (st) return st;
+    copy_str(m, "endpoint", out->endpoint, sizeof out->endpoint);
+    copy_str(m, "repo", out->repo, sizeof out->repo);
+    copy_str(m, "folder", out->folder, sizeof out->folder);
+    copy_str(m, "revision", out->revision, sizeof out->revision);
+    copy_str(m, "commit", out->commit, sizeof out->commit);
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(m, "files"), *f;
+    cJSON_ArrayForEach(f, files) {
+        const cJSON *size = cJSON_GetObjectItemCaseSensitive(f, "size");
+        out->n_files++;
+        if (cJSON_IsNumber(size) && size->valuedouble > 0) out->bytes += (uint64_t)size->valuedouble;
+    }
+    cJSON_Delete(m);
+    size_t n = strlen(dir) + sizeof ".partial";
+    char *staging = malloc(n);
+    if (staging) {
+        snprintf(staging, n, "%s.partial", dir);
+        struct stat sb;
+        out->partial = stat(staging, &sb) == 0 && S_ISDIR(sb.st_mode);
+        free(staging);
+    }
+    return ONNXLLM_OK;
+}
+
+onnxllm_status onnxllm_pull_remove(const char *dir, onnxllm_error *err) {
+    if (!dir || !*dir) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "no folder given");
+    struct stat sb;
+    if (lstat(dir, &sb) == 0 && S_ISLNK(sb.st_mode))
+        return olm_fail(err, ONNXLLM_ERR_IO, "%s: a symbolic link; remove the folder it points to instead", dir);
+    cJSON *m = NULL;
+    onnxllm_status st = load_manifest(dir, &m, err);
+    if (st) return st;
+    char found[1024] = "";
+    bool foreign = foreign_file(dir, "", m, found, sizeof found);
+    cJSON_Delete(m);
+    if (foreign)
+        return olm_fail(err, ONNXLLM_ERR_IO, "%s: holds %s, which onnxllm pull did not write: not removed", dir, found);
+    size_t n = strlen(dir) + sizeof ".partial";
+    char *staging = malloc(n);
+    if (!staging) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
+    snprintf(staging, n, "%s.partial", dir);
+    remove_tree(dir);
+    if (lstat(staging, &sb) == 0 && S_ISDIR(sb.st_mode)) remove_tree(staging);
+    free(staging);
+    if (lstat(dir, &sb) == 0) return olm_fail(err, ONNXLLM_ERR_IO, "%s: could not remove everything in it", dir);
+    return ONNXLLM_OK;
+}

@@ -104,7 +104,7 @@ const tlIds = JSON.parse(run(["apply-template", "-m", model, "--ids"], JSON.stri
 check("run_tools", tl.status === 0 && JSON.parse(tl.out).usage.prompt_tokens === tlIds.length, tl.err + tl.out);
 writeFileSync(toolsFile, "{\"not\": \"a list\"}");
 const tb = run(["run", "-m", model, "-p", "x", "--tools", toolsFile]);
-check("run_tools_not_a_list", tb.status === 2 && /expected a JSON array/.test(tb.err), tb.err);
+check("run_tools_not_a_list", tb.status === 1 && /expected a JSON array/.test(tb.err), tb.err);
 
 // --- chat from a pipe: no prompts, two turns (one multi-line), /save, end of input → 0
 const saveFile = path.join(path.dirname(model), "run_e2e_chat.json");

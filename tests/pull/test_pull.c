@@ -871,6 +871,82 @@ TEST(cli_pulls_the_default_variant) {
     fake_hub_stop(&real);
 }
 
+/* `onnxllm list` / `onnxllm rm` (and onnxllm_pull_info / _remove under them): a pulled
+ * folder is listed with its repository, folder, commit and size and can be removed; a
+ * folder pull did not make, or one holding a file of the user's, is never deleted. */
+static int run_tool(const char *args, char *log, size_t log_size) {
+    char cmd[2000], logpath[400];
+    snprintf(logpath, sizeof logpath, "%s/tool.log", tmp_root);
+    snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>&1", cli_path, args, logpath);
+    int rc = system(cmd);
+    log[0] = 0;
+    FILE *fp = fopen(logpath, "r");
+    if (fp) {
+        size_t n = fread(log, 1, log_size - 1, fp);
+        log[n] = 0;
+        fclose(fp);
+    }
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+TEST(list_and_rm_pulled_folders) {
+    fake_hub_reset(&hub);
+    events ev;
+    onnxllm_pull_params p = params(&ev);
+    char root[400], out[600], path[700], args[1600], log[8192];
+    snprintf(root, sizeof root, "%s/listing", tmp_root);
+    mkdir(root, 0755);
+    snprintf(out, sizeof out, "%s/pulled", root);
+    onnxllm_error err = {0};
+    CHECK_EQ_INT(onnxllm_pull(FOLDER, out, &p, &err), ONNXLLM_OK);
+    onnxllm_pulled info;
+    CHECK_EQ_INT(onnxllm_pull_info(out, &info, &err), ONNXLLM_OK);
+    CHECK_EQ_STR(info.commit, FAKE_COMMIT);
+    CHECK_EQ_STR(info.revision, "main");
+    CHECK_EQ_INT((int)info.n_files, 5);
+    CHECK(info.bytes > 1000000 && !info.partial);
+    /* a model folder of the user's (not pulled) and an interrupted pull */
+    snprintf(path, sizeof path, "%s/mine", root);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/mine/genai_config.json", root);
+    FILE *f = fopen(path, "w");
+    if (f) fclose(f);
+    snprintf(path, sizeof path, "%s/other.partial", root);
+    mkdir(path, 0755);
+    snprintf(args, sizeof args, "list '%s'", root);
+    CHECK_EQ_INT(run_tool(args, log, sizeof log), 0);
+    CHECK(strstr(log, "/pulled") && strstr(log, FAKE_COMMIT) == NULL); /* the commit is shortened */
+    char want[200];
+    snprintf(want, sizeof want, "%s@main (%.12s), 5 files, 1.", FOLDER, FAKE_COMMIT);
+    CHECK(strstr(log, want) != NULL);
+    CHECK(strstr(log, "/mine") && strstr(log, "not pulled"));
+    CHECK(strstr(log, "/other.partial") && strstr(log, "interrupted pull"));
+    /* rm refuses what pull did not make, and a pulled folder holding a file of the user's */
+    snprintf(args, sizeof args, "rm '%s/mine'", root);
+    CHECK_EQ_INT(run_tool(args, log, sizeof log), 1);
+    CHECK(strstr(log, "not a folder made by onnxllm pull") != NULL);
+    snprintf(path, sizeof path, "%s/mine/genai_config.json", root);
+    CHECK(exists(path));
+    snprintf(path, sizeof path, "%s/notes.txt", out);
+    f = fopen(path, "w");
+    if (f) fclose(f);
+    snprintf(args, sizeof args, "rm '%s'", out);
+    CHECK_EQ_INT(run_tool(args, log, sizeof log), 1);
+    CHECK(strstr(log, "holds notes.txt, which onnxllm pull did not write") != NULL);
+    CHECK(exists(out));
+    unlink(path);
+    /* now it goes, with its staging folder */
+    snprintf(path, sizeof path, "%s.partial", out);
+    mkdir(path, 0755);
+    CHECK_EQ_INT(run_tool(args, log, sizeof log), 0);
+    CHECK(strstr(log, "removed ") != NULL);
+    CHECK(!exists(out));
+    CHECK(!exists(path));
+    CHECK_EQ_INT(run_tool("rm", log, sizeof log), 2);
+    CHECK_EQ_INT(run_tool("list --help", log, sizeof log), 0);
+    CHECK(strstr(log, "exit codes") != NULL);
+}
+
 TEST(cli_unreachable_and_not_found_exit_1) {
     char endpoint[64], log[8192], out[400], args[600];
     snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d", closed_port());
@@ -975,6 +1051,7 @@ int main(int argc, char **argv) {
     RUN(cli_help_list_and_usage_errors);
     RUN(cli_pulls_the_default_variant);
     RUN(cli_unreachable_and_not_found_exit_1);
+    RUN(list_and_rm_pulled_folders);
     RUN(cli_ctrl_c_exits_130_and_keeps_parts);
     fake_hub_stop(&hub);
     nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

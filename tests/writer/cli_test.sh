@@ -38,7 +38,8 @@ grep_err fp32_cuda_msg "int4 only"
 "$BIN" build-model --preset tiny-gqa --tokenizer-dir "$T/none" -o "$T/z" 2>"$T/err"; check no_tokenizer_rc 1 $?
 grep_err no_tokenizer_msg "no tokenizer.json"
 mkdir -p "$T/tok"
-printf '{"version":"1.0","model":{"type":"BPE"}}' >"$T/tok/tokenizer.json"
+# (a loadable tokenizer: build-model checks that its ids fit the preset's vocabulary)
+printf '{"version":"1.0","model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":[]}}' >"$T/tok/tokenizer.json"
 printf '{"chat_template":"x"}' >"$T/tok/tokenizer_config.json"
 "$BIN" build-model --preset tiny-1layer --tokenizer-dir "$T/tok" -o "$T/t" -q 2>"$T/err"; check tokenizer_copy_rc 0 $?
 cmp -s "$T/tok/tokenizer.json" "$T/t/tokenizer.json" && cmp -s "$T/tok/tokenizer_config.json" "$T/t/tokenizer_config.json"

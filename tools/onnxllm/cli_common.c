@@ -28,29 +28,40 @@ int cli_bad_option(const char *cmd, int c, char **argv) {
     return cli_usage_error(cmd, "unrecognized option '%s'", arg);
 }
 
-/* ---- sampling options ----------------------------------------------------------- */
+/* ---- generation options ----------------------------------------------------------- */
 
-const char CLI_GEN_HELP[] =
-    "sampling:\n"
-    "  --temperature T     1.0; 0 = greedy\n"
-    "  --top-k K           0 = off\n"
-    "  --top-p P           1.0 = off\n"
-    "  --min-p P           0.0 = off\n"
-    "  --repeat-penalty R  1.0 = off\n"
-    "  --seed N            RNG seed (default: from the clock); same seed, same answer\n"
-    "  -n, --max-tokens N  at most N generated tokens (default 512)\n"
-    "  --stop S            stop when the text contains S (not shown); repeatable, up to 16\n"
-    "  --threads N         ONNX Runtime threads (default: the model's setting, else all cores)\n"
-    "  --max-length N      KV cache capacity in tokens, prompt + answer (default min(4096, context))\n"
-    "  --ep cpu|cuda       execution provider (default: cuda if genai_config lists it, else cpu)\n";
+void cli_gen_help(FILE *f, const char *max_tokens_default, const char *seed_default) {
+    fprintf(f,
+            "generation (defaults: the model's genai_config.json \"search\" — greedy unless it sets\n"
+            "do_sample — and a flag overrides only its own value):\n"
+            "  --temperature T     0 = greedy\n"
+            "  --top-k K           0 = off\n"
+            "  --top-p P           1.0 = off\n"
+            "  --min-p P           0.0 = off\n"
+            "  --greedy            same as --temperature 0\n"
+            "  --repeat-penalty R  1.0 = off (alias --repetition-penalty)\n"
+            "  --presence-penalty P, --frequency-penalty F   0 = off\n"
+            "  --seed N            RNG seed (default %s); same seed, same answer\n"
+            "  -n, --max-tokens N  at most N generated tokens (default %s; alias --max-new)\n"
+            "  --stop S            stop when the text contains S (not shown); repeatable, up to 16\n"
+            "  --ignore-eos        do not stop at the end-of-sequence token\n"
+            "model:\n"
+            "  --threads N         ONNX Runtime threads (default: the model's setting, else all cores)\n"
+            "  --max-length N      KV cache capacity in tokens, prompt + answer (default: the model's\n"
+            "                      search.max_length or context length, at most 4096)\n"
+            "  --ep cpu|cuda       execution provider (default: cuda if genai_config lists it, else cpu)\n"
+            "  --no-shared-kv      separate past/present KV tensors (the engine's fallback mode)\n"
+            "  --full-logits       run the graph as published (lm_head on every prompt position)\n",
+            seed_default, max_tokens_default);
+}
 
-void cli_gen_options_init(cli_gen_options *o) {
+void cli_gen_options_init(cli_gen_options *o, int max_tokens_default) {
     memset(o, 0, sizeof *o);
     o->sampler = onnxllm_sampler_default_params();
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     o->sampler.seed = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec;
-    o->max_tokens = 512;
+    o->max_tokens = max_tokens_default;
 }
 
 static bool parse_double(const char *s, double *v) {
@@ -77,6 +88,8 @@ static const char *opt_name(int c) {
     case CLI_OPT_THREADS: return "--threads";
     case CLI_OPT_MAX_LENGTH: return "--max-length";
     case CLI_OPT_REPEAT_PENALTY: return "--repeat-penalty";
+    case CLI_OPT_PRESENCE: return "--presence-penalty";
+    case CLI_OPT_FREQUENCY: return "--frequency-penalty";
     default: return "-n/--max-tokens";
     }
 }
@@ -94,11 +107,18 @@ int cli_gen_option(const char *cmd, int c, const char *arg, cli_gen_options *o) 
             return cli_usage_error(cmd, "%s: '%s' is not a number >= 0", name, arg);
         if ((c == CLI_OPT_TOP_P || c == CLI_OPT_MIN_P) && d > 1)
             return cli_usage_error(cmd, "%s: '%s' is not a probability (0..1)", name, arg);
+        if (c == CLI_OPT_TOP_P && d == 0) return cli_usage_error(cmd, "--top-p must be > 0 (1 = off)");
         if (c == CLI_OPT_REPEAT_PENALTY && d == 0) return cli_usage_error(cmd, "--repeat-penalty must be > 0");
-        if (c == CLI_OPT_TEMPERATURE) o->sampler.temperature = (float)d;
-        else if (c == CLI_OPT_TOP_P) o->sampler.top_p = (float)d;
-        else if (c == CLI_OPT_MIN_P) o->sampler.min_p = (float)d;
-        else o->sampler.repetition_penalty = (float)d;
+        if (c == CLI_OPT_TEMPERATURE) o->sampler.temperature = (float)d, o->set |= CLI_SET_TEMPERATURE;
+        else if (c == CLI_OPT_TOP_P) o->sampler.top_p = (float)d, o->set |= CLI_SET_TOP_P;
+        else if (c == CLI_OPT_MIN_P) o->sampler.min_p = (float)d, o->set |= CLI_SET_MIN_P;
+        else o->sampler.repetition_penalty = (float)d, o->set |= CLI_SET_REPEAT;
+        return 0;
+    case CLI_OPT_PRESENCE:
+    case CLI_OPT_FREQUENCY:
+        if (!parse_double(arg, &d) || d < -1e6 || d > 1e6) return cli_usage_error(cmd, "%s: '%s' is not a number", name, arg);
+        if (c == CLI_OPT_PRESENCE) o->sampler.presence_penalty = (float)d, o->set |= CLI_SET_PRESENCE;
+        else o->sampler.frequency_penalty = (float)d, o->set |= CLI_SET_FREQUENCY;
         return 0;
     case CLI_OPT_TOP_K:
     case 'n':
@@ -106,8 +126,9 @@ int cli_gen_option(const char *cmd, int c, const char *arg, cli_gen_options *o) 
     case CLI_OPT_MAX_LENGTH:
         if (!parse_long(arg, &n) || n < 0 || n > 1000000000)
             return cli_usage_error(cmd, "%s: '%s' is not a count (an integer >= 0)", name, arg);
-        if (c == CLI_OPT_TOP_K) o->sampler.top_k = (int)n;
-        else if (c == 'n') o->max_tokens = (int)n;
+        if (c == CLI_OPT_THREADS && n > 4096) return cli_usage_error(cmd, "--threads: '%s' is more than 4096", arg);
+        if (c == CLI_OPT_TOP_K) o->sampler.top_k = (int)n, o->set |= CLI_SET_TOP_K;
+        else if (c == 'n') o->max_tokens = (int)n, o->max_tokens_set = true;
         else if (c == CLI_OPT_THREADS) o->threads = (int)n;
         else o->max_length = (int)n;
         return 0;
@@ -124,8 +145,50 @@ int cli_gen_option(const char *cmd, int c, const char *arg, cli_gen_options *o) 
         if (o->n_stops == CLI_MAX_STOPS) return cli_usage_error(cmd, "at most %d --stop strings", CLI_MAX_STOPS);
         o->stops[o->n_stops++] = arg;
         return 0;
+    case CLI_OPT_GREEDY: o->greedy = true; return 0;
+    case CLI_OPT_IGNORE_EOS: o->sampler.ignore_eos = true; return 0;
+    case CLI_OPT_NO_SHARED_KV: o->no_shared_kv = true; return 0;
+    case CLI_OPT_FULL_LOGITS: o->full_logits = true; return 0;
     default: return -1;
     }
+}
+
+int cli_gen_check(const char *cmd, const cli_gen_options *o) {
+    if (o->greedy && (o->set & CLI_SET_SAMPLING))
+        return cli_usage_error(cmd, "--greedy cannot be combined with --temperature/--top-k/--top-p/--min-p");
+    return CLI_OK;
+}
+
+onnxllm_model_params cli_gen_model_params(const cli_gen_options *o) {
+    onnxllm_model_params mp = onnxllm_model_default_params();
+    mp.hugepages = true; /* the CLI owns its process (see onnxllm.h) */
+    if (o) {
+        mp.n_threads = o->threads;
+        mp.max_length = o->max_length;
+        mp.ep = o->ep;
+        mp.no_shared_kv = o->no_shared_kv;
+        mp.full_logits = o->full_logits;
+    }
+    return mp;
+}
+
+void cli_gen_resolve(cli_gen_options *o, const onnxllm_model *m) {
+    onnxllm_sampler_params p = onnxllm_model_sampler_params(m), *f = &o->sampler;
+    if (o->set & CLI_SET_TEMPERATURE) p.temperature = f->temperature;
+    if (o->set & CLI_SET_TOP_K) p.top_k = f->top_k;
+    if (o->set & CLI_SET_TOP_P) p.top_p = f->top_p;
+    if (o->set & CLI_SET_MIN_P) p.min_p = f->min_p;
+    if (o->set & CLI_SET_REPEAT) p.repetition_penalty = f->repetition_penalty;
+    if (o->set & CLI_SET_PRESENCE) p.presence_penalty = f->presence_penalty;
+    if (o->set & CLI_SET_FREQUENCY) p.frequency_penalty = f->frequency_penalty;
+    /* a sampling flag on a model whose default is greedy turns sampling on: the
+     * temperature (the model's, 1.0 when it has none) then applies */
+    if (!(o->set & CLI_SET_TEMPERATURE) && (o->set & CLI_SET_SAMPLING) && p.temperature <= 0) p.temperature = 1.0f;
+    if (o->greedy) p.temperature = 0.0f;
+    p.seed = f->seed;
+    p.ignore_eos = f->ignore_eos;
+    *f = p;
+    o->set = ~0u; /* resolved */
 }
 
 /* ---- model folder ------------------------------------------------------------------ */
@@ -143,8 +206,7 @@ int cli_check_model_dir(const char *cmd, const char *dir) {
     return CLI_OK;
 }
 
-int cli_session_open(const char *cmd, const char *dir, const cli_gen_options *o, bool need_template,
-                     cli_session *s) {
+int cli_session_open(const char *cmd, const char *dir, cli_gen_options *o, bool need_template, cli_session *s) {
     memset(s, 0, sizeof *s);
     onnxllm_error err = {0};
     int rc = cli_check_model_dir(cmd, dir);
@@ -162,20 +224,16 @@ int cli_session_open(const char *cmd, const char *dir, const cli_gen_options *o,
     onnxllm_status st = onnxllm_tokenizer_load(tj, &s->tok, &err);
     free(tj);
     if (st) goto fail;
-    onnxllm_model_params mp = onnxllm_model_default_params();
-    mp.hugepages = true; /* the CLI owns its process (see onnxllm.h) */
-    if (o) {
-        mp.n_threads = o->threads;
-        mp.max_length = o->max_length;
-        mp.ep = o->ep;
-    }
+    onnxllm_model_params mp = cli_gen_model_params(o);
     if (onnxllm_model_load(dir, &mp, &s->model, &err)) goto fail;
+    /* a tokenizer.json of another model: say so now, not at the first prompt */
+    if (onnxllm_tokenizer_check_vocab(s->tok, (size_t)onnxllm_model_vocab_size(s->model), &err)) goto fail;
+    if (o) cli_gen_resolve(o, s->model);
     s->load_ms = cli_now_ms() - t0;
     return CLI_OK;
 fail:
     cli_session_close(s);
-    /* a bad folder is a runtime failure (1), whatever the status */
-    return cli_report(cmd, &err) == CLI_INTERRUPTED ? CLI_INTERRUPTED : CLI_FAIL;
+    return cli_report(cmd, &err);
 }
 
 void cli_session_close(cli_session *s) {
@@ -270,6 +328,7 @@ onnxllm_status cli_generate(cli_session *s, onnxllm_sequence *seq, const int32_t
     ans->ttft_ms = ans->prefill_ms + r.prefill_ms;
     ans->decode_ms = r.decode_ms;
     if (r.stop == ONNXLLM_STOP_MAX_TOKENS || r.stop == ONNXLLM_STOP_MAX_LENGTH) ans->finish = "length";
+    ans->full = r.stop == ONNXLLM_STOP_MAX_LENGTH;
     if (st == ONNXLLM_ERR_CANCELLED || c.cancelled) {
         ans->finish = "cancelled";
         st = ONNXLLM_OK;
@@ -303,7 +362,17 @@ struct cli_sigint {
     pthread_mutex_t lock;
     onnxllm_sequence *seq;
     bool busy, interrupted, quit;
+    void (*exit_hook)(void *);
+    void *exit_arg;
 };
+
+void cli_sigint_set_exit_hook(cli_sigint *w, void (*fn)(void *), void *arg) {
+    if (!w) return;
+    pthread_mutex_lock(&w->lock);
+    w->exit_hook = fn;
+    w->exit_arg = arg;
+    pthread_mutex_unlock(&w->lock);
+}
 
 static void *sigint_main(void *arg) {
     cli_sigint *w = arg;
@@ -316,6 +385,8 @@ static void *sigint_main(void *arg) {
         if (sigwait(&set, &sig)) continue;
         pthread_mutex_lock(&w->lock);
         bool quit = w->quit, busy = w->busy;
+        void (*hook)(void *) = w->exit_hook;
+        void *hook_arg = w->exit_arg;
         if (sig == SIGINT && busy) {
             w->interrupted = true;
             if (w->seq) onnxllm_sequence_cancel(w->seq);
@@ -325,6 +396,7 @@ static void *sigint_main(void *arg) {
         if (sig == SIGINT && !busy) {
             /* at a prompt: leave at once (stdio may be locked by the reading thread) */
             static const char nl[] = "\n";
+            if (hook) hook(hook_arg); /* e.g. the terminal's modes and foreground group */
             if (write(STDOUT_FILENO, nl, 1) < 0) { /* nothing to do */ }
             _exit(CLI_INTERRUPTED);
         }

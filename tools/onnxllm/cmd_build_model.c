@@ -25,12 +25,16 @@ static void help(FILE *f) {
             "  --ep E               cpu (default; fp32 I/O) or cuda (fp16 I/O)\n"
             "  --tokenizer-dir DIR  copy tokenizer.json (+ tokenizer_config.json, ...) from DIR\n"
             "  -q, --quiet          no progress bar\n"
-            "  -h, --help           this help\n");
+            "  -h, --help           this help\n"
+            "\n"
+            "exit codes: 0 ok, 1 failure (folder not writable, disk full, a tokenizer that does not\n"
+            "            fit the preset's vocabulary), 2 bad usage (the command line)\n");
 }
 
 typedef struct {
     int last_pct;
     bool tty;
+    const char *preset, *out; /* the label: what is being built where */
 } progress_state;
 
 static void progress(void *user, int done, int total) {
@@ -42,8 +46,8 @@ static void progress(void *user, int done, int total) {
     char bar[64];
     for (int i = 0; i < w; i++) bar[i] = i < fill ? '#' : '.';
     bar[w] = 0;
-    fprintf(stderr, "%s[%s] %3d%% (%d/%d)%s", ps->tty ? "\r" : "", bar, pct, done, total,
-            ps->tty && done < total ? "" : "\n");
+    fprintf(stderr, "%sbuild-model %s -> %s: [%s] %3d%% (%d/%d)%s", ps->tty ? "\r" : "", ps->preset, ps->out, bar,
+            pct, done, total, ps->tty && done < total ? "" : "\n");
     fflush(stderr);
 }
 
@@ -61,7 +65,8 @@ int cmd_build_model(int argc, char **argv) {
     onnxllm_build_params p = onnxllm_build_default_params();
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'p': preset = optarg; break;
         case 's': {
@@ -85,18 +90,37 @@ int cmd_build_model(int argc, char **argv) {
         case 't': p.tokenizer_dir = optarg; break;
         case 'q': quiet = true; break;
         case 'h': help(stdout); return CLI_OK;
-        default: return cli_usage_error("build-model", "bad option");
+        default: return cli_bad_option("build-model", c, argv);
         }
     }
     if (optind < argc) return cli_usage_error("build-model", "unexpected argument '%s'", argv[optind]);
     if (!preset) return cli_usage_error("build-model", "--preset is required");
     if (!out) return cli_usage_error("build-model", "-o DIR is required");
-    progress_state ps = {-1, isatty(2)};
+    int vocab = onnxllm_build_preset_vocab_size(preset);
+    if (!vocab) {
+        char known[256] = "";
+        for (const char *const *n = onnxllm_build_presets(); *n; n++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", *known ? ", " : "", *n);
+        return cli_usage_error("build-model", "--preset: unknown preset '%s' (known: %s)", preset, known);
+    }
+    onnxllm_error err = {0};
+    if (p.tokenizer_dir) { /* a tokenizer of another model: refuse before a long build (a
+                              missing tokenizer.json is the writer's to report) */
+        char *path = malloc(strlen(p.tokenizer_dir) + sizeof "/tokenizer.json");
+        onnxllm_tokenizer *tok = NULL;
+        if (!path) return CLI_FAIL;
+        sprintf(path, "%s/tokenizer.json", p.tokenizer_dir);
+        onnxllm_status st = access(path, F_OK) ? ONNXLLM_OK : onnxllm_tokenizer_load(path, &tok, &err);
+        if (!st && tok) st = onnxllm_tokenizer_check_vocab(tok, (size_t)vocab, &err);
+        onnxllm_tokenizer_free(tok);
+        free(path);
+        if (st) return cli_report("build-model", &err);
+    }
+    progress_state ps = {-1, isatty(2), preset, out};
     if (!quiet) {
         p.progress = progress;
         p.progress_user = &ps;
     }
-    onnxllm_error err = {0};
     if (onnxllm_build_model(preset, seed, &p, out, &err) != ONNXLLM_OK) return cli_report("build-model", &err);
     if (!quiet) fprintf(stderr, "wrote %s\n", out);
     return CLI_OK;

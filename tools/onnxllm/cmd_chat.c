@@ -1,14 +1,18 @@
 /* cmd_chat.c — `onnxllm chat`: an interactive conversation in the terminal.
  *
  * Keeps the history as chat messages and re-renders it through the chat template
- * each turn; the KV cache is reused for the longest common token prefix with
- * what the sequence already holds (onnxllm_sequence_rewind_to), so a turn only
- * prefills the new tokens. Ctrl-C stops the current answer (the sequence is
- * cancelled, the partial answer stays in the history); Ctrl-C at the prompt
- * exits with 130, Ctrl-D (end of input) or /exit with 0. */
+ * each turn; the KV cache is reused for the longest prefix still valid
+ * (onnxllm_sequence_reusable_prefix), so a turn only prefills the new tokens.
+ * When the conversation no longer fits the KV capacity (--max-length), the oldest
+ * exchanges are dropped (the system message stays) and the chat says so; an answer
+ * cut by the capacity is reported too. Ctrl-C stops the current answer (the
+ * sequence is cancelled, the partial answer stays in the history); Ctrl-C at the
+ * prompt exits with 130, Ctrl-D (end of input) or /exit with 0. Input: lineedit.c
+ * (line editing and history on a terminal; the terminal's Ctrl-C kept for the chat). */
 #include "cli.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,18 +32,21 @@ static void help(FILE *f) {
             "  /help           these commands\n"
             "  /exit, /quit    leave (so does Ctrl-D)\n"
             "  Ctrl-C          stop the current answer; at the prompt: leave (exit code 130)\n"
+            "On a terminal the input line can be edited (arrows, Home/End, Ctrl-A/E/K/W) and Up/Down\n"
+            "and Ctrl-R recall earlier lines, kept in $XDG_STATE_HOME/onnxllm/history\n"
+            "(~/.local/state/onnxllm/history). When the conversation outgrows --max-length the\n"
+            "oldest exchanges are dropped (the system message is kept) and the chat says so.\n"
             "After each answer, tokens, tokens/s, time to first token and the prompt tokens that had to\n"
             "be computed (the rest of the conversation is reused from the cache) are shown on stderr.\n"
             "\n"
             "options:\n"
             "  -m, --model DIR     model folder\n"
             "  -s, --system TEXT   initial system message\n"
-            "  -h, --help          this help\n"
-            "%s"
-            "\n"
-            "exit codes: 0 ok, 1 failure (model folder, files, runtime), 2 bad usage,\n"
-            "            130 Ctrl-C at the prompt\n",
-            CLI_GEN_HELP);
+            "  -h, --help          this help\n");
+    cli_gen_help(f, "512", "from the clock");
+    fprintf(f, "\n"
+               "exit codes: 0 ok, 1 failure (model folder, files, runtime), 2 bad usage (the command\n"
+               "            line), 130 Ctrl-C at the prompt\n");
 }
 
 typedef struct {
@@ -82,47 +89,49 @@ static void hist_clear(history *h) {
     while (h->n) hist_pop(h);
 }
 
-/* Reads one message: continuation lines (trailing \) and """ blocks. NULL at end of input. */
-static char *read_message(bool tty) {
-    char *line = NULL, *msg = NULL;
-    size_t cap = 0, len = 0;
+/* Reads one message: continuation lines (trailing \\) and """ blocks. NULL at end of input. */
+static char *read_message(cli_input *in) {
+    char *msg = NULL;
+    size_t len = 0;
     bool block = false, first = true, any = false; /* any: a line is in msg */
     for (;;) {
-        if (tty) {
-            fputs(first ? "> " : "... ", stdout);
-            fflush(stdout);
-        }
-        ssize_t n = getline(&line, &cap, stdin);
-        if (n < 0) {
-            free(line);
-            if (!msg && tty) fputc('\n', stdout);
+        char *line = cli_input_line(in, first ? "> " : "... ");
+        if (!line) {
+            if (!msg && cli_input_is_tty(in)) fputc('\n', stdout);
             return msg; /* partial input at EOF is still sent */
         }
-        if (n && line[n - 1] == '\n') line[--n] = 0;
-        if (n && line[n - 1] == '\r') line[--n] = 0;
+        cli_input_remember(in, line);
+        size_t n = strlen(line);
         bool cont = false;
         if (!strcmp(line, "\"\"\"")) {
-            if (block) break; /* closing """ */
+            if (block) {
+                free(line);
+                break; /* closing """ */
+            }
             if (first) {
                 block = true;
                 first = false;
+                free(line);
                 continue;
             }
         } else if (!block && n && line[n - 1] == '\\') {
             line[--n] = 0;
             cont = true;
         }
-        char *g = realloc(msg, len + (size_t)n + 2);
-        if (!g) break;
+        char *g = realloc(msg, len + n + 2);
+        if (!g) {
+            free(line);
+            break;
+        }
         msg = g;
         if (any) msg[len++] = '\n';
-        memcpy(msg + len, line, (size_t)n + 1);
-        len += (size_t)n;
+        memcpy(msg + len, line, n + 1);
+        len += n;
+        free(line);
         first = false;
         any = true;
         if (!block && !cont) break;
     }
-    free(line);
     if (!msg) msg = strdup("");
     return msg;
 }
@@ -137,36 +146,84 @@ static bool save(const char *path, const history *h) {
     }
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
-    FILE *f = text ? fopen(path, "w") : NULL;
+    if (!text) {
+        errno = ENOMEM;
+        return false;
+    }
+    FILE *f = fopen(path, "w");
     bool ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    if (f && fclose(f)) ok = false;
+    int e = errno;
+    if (f && fclose(f) && ok) ok = false, e = errno;
     free(text);
+    errno = e;
     return ok;
 }
 
-/* Renders the history and runs one answer, reusing the cached prefix. */
-static onnxllm_status answer(cli_session *s, onnxllm_sequence *seq, const history *h, const cli_gen_options *o,
-                             cli_sigint *sig, cli_answer *ans, onnxllm_error *err) {
+/* Renders the history to ids (*ids reset first). */
+static onnxllm_status render(cli_session *s, const history *h, onnxllm_tokens *ids, onnxllm_error *err) {
     onnxllm_chat_message *m = calloc(h->n ? h->n : 1, sizeof *m);
     if (!m) {
         snprintf(err->message, sizeof err->message, "out of memory");
         return err->status = ONNXLLM_ERR_OUT_OF_MEMORY;
     }
     for (size_t i = 0; i < h->n; i++) m[i] = (onnxllm_chat_message){h->m[i].role, h->m[i].content, NULL};
-    onnxllm_tokens ids = {0};
+    ids->len = 0;
     /* what the user typed (and the model answered) cannot forge a turn */
-    onnxllm_status st = onnxllm_chat_render_ids(s->tmpl, s->tok, m, h->n, NULL, true, 0, &ids, err);
+    onnxllm_status st = onnxllm_chat_render_ids(s->tmpl, s->tok, m, h->n, NULL, true, 0, ids, err);
+    free(m);
+    return st;
+}
+
+/* Drops the oldest exchange after the system message: a message and the replies up to
+ * the next user message. Never the last message (the one to answer). */
+static size_t drop_oldest(history *h) {
+    size_t first = h->n && !strcmp(h->m[0].role, "system") ? 1 : 0, end = first + 1;
+    if (h->n < first + 2) return 0;
+    while (end < h->n - 1 && strcmp(h->m[end].role, "user")) end++;
+    size_t k = end - first;
+    for (size_t i = first; i < end; i++) {
+        free(h->m[i].role);
+        free(h->m[i].content);
+    }
+    memmove(h->m + first, h->m + end, (h->n - end) * sizeof *h->m);
+    h->n -= k;
+    return k;
+}
+
+/* Runs one answer to the history (whose last message is the user's): renders it; when
+ * it does not leave room for an answer in the KV capacity, drops the oldest exchanges
+ * (saying so); reuses the cached prefix that is still valid. */
+static onnxllm_status answer(cli_session *s, onnxllm_sequence *seq, history *h, const cli_gen_options *o,
+                             cli_sigint *sig, cli_answer *ans, onnxllm_error *err) {
+    onnxllm_tokens ids = {0};
+    size_t cap = (size_t)onnxllm_model_max_length(s->model);
+    /* room kept for the answer: -n tokens, at most half the capacity */
+    size_t room = (size_t)o->max_tokens < cap / 2 ? (size_t)o->max_tokens : cap / 2;
+    if (room < 1) room = 1;
+    size_t dropped = 0;
+    onnxllm_status st;
+    while (!(st = render(s, h, &ids, err)) && ids.len + room > cap) {
+        size_t k = drop_oldest(h);
+        if (!k) break;
+        dropped += k;
+    }
+    if (!st && dropped)
+        fprintf(stderr, "[conversation too long for --max-length %zu: dropped the %zu oldest message%s%s]\n", cap,
+                dropped, dropped == 1 ? "" : "s",
+                h->n && !strcmp(h->m[0].role, "system") ? ", kept the system message" : "");
+    if (!st && ids.len >= cap) {
+        snprintf(err->message, sizeof err->message,
+                 "this message makes a prompt of %zu tokens, more than --max-length %zu (prompt + answer): "
+                 "shorten it or raise --max-length (the model allows up to %d)",
+                 ids.len, cap, onnxllm_model_context_length(s->model));
+        st = err->status = ONNXLLM_ERR_INVALID_ARGUMENT;
+    }
     if (!st) {
-        /* longest common prefix with the cached tokens; at least one new token to run */
-        size_t have = onnxllm_sequence_length(seq), keep = 0;
-        const int32_t *cached = onnxllm_sequence_tokens(seq);
-        while (keep < have && keep < ids.len && cached[keep] == ids.ids[keep]) keep++;
-        if (keep >= ids.len) keep = ids.len ? ids.len - 1 : 0;
+        size_t keep = onnxllm_sequence_reusable_prefix(seq, ids.ids, ids.len, NULL);
         st = onnxllm_sequence_rewind_to(seq, keep, err);
         if (!st) st = cli_generate(s, seq, ids.ids + keep, ids.len - keep, o, sig, stdout, ans, err);
     }
     onnxllm_tokens_free(&ids);
-    free(m);
     return st;
 }
 
@@ -178,7 +235,7 @@ int cmd_chat(int argc, char **argv) {
                                          {0, 0, 0, 0}};
     const char *model = NULL, *system0 = NULL;
     cli_gen_options o;
-    cli_gen_options_init(&o);
+    cli_gen_options_init(&o, 512);
     int c;
     optind = 1;
     opterr = 0;
@@ -197,23 +254,39 @@ int cmd_chat(int argc, char **argv) {
     }
     if (optind < argc) return cli_usage_error("chat", "unexpected argument '%s'", argv[optind]);
     if (!model) return cli_usage_error("chat", "missing -m MODEL_DIR");
+    if (cli_gen_check("chat", &o)) return CLI_USAGE;
 
+    /* the terminal first (Ctrl-C during the load reaches the chat only), then the
+     * Ctrl-C watcher, before the model: ORT's threads inherit the blocked SIGINT */
+    cli_term *term = cli_term_claim();
     cli_sigint *sig = cli_sigint_start();
+    cli_sigint_set_exit_hook(sig, (void (*)(void *))cli_term_restore, term);
     cli_session s;
     int rc = cli_session_open("chat", model, &o, true, &s);
     if (rc) {
         cli_sigint_stop(sig);
+        cli_term_release(term);
         return rc;
     }
     onnxllm_error err = {0};
     onnxllm_sequence *seq = NULL;
+    cli_input *input = NULL;
     if (onnxllm_sequence_create(s.model, &seq, &err)) {
         rc = cli_report("chat", &err);
         cli_session_close(&s);
         cli_sigint_stop(sig);
+        cli_term_release(term);
         return rc;
     }
-    bool tty = isatty(STDIN_FILENO);
+    if (!(input = cli_input_open())) {
+        fprintf(stderr, "onnxllm chat: out of memory\n");
+        onnxllm_sequence_free(seq);
+        cli_session_close(&s);
+        cli_sigint_stop(sig);
+        cli_term_release(term);
+        return CLI_FAIL;
+    }
+    bool tty = cli_input_is_tty(input);
     history h = {0};
     char *system = system0 ? strdup(system0) : NULL;
     if (system) hist_add(&h, "system", system);
@@ -221,7 +294,7 @@ int cmd_chat(int argc, char **argv) {
         fprintf(stderr, "onnxllm chat: %s (%s template, %.0f ms to load). /help for commands, Ctrl-D to leave.\n",
                 model, onnxllm_template_name(s.tmpl), s.load_ms);
     for (;;) {
-        char *in = read_message(tty);
+        char *in = read_message(input);
         if (!in) break;
         cli_sigint_busy(sig, seq); /* from here Ctrl-C stops this message's answer */
         if (in[0] == '/') {
@@ -261,7 +334,8 @@ int cmd_chat(int argc, char **argv) {
             } else if (!strcmp(in, "/save")) {
                 if (!arg || !*arg) fprintf(stderr, "usage: /save FILE\n");
                 else if (save(arg, &h)) fprintf(stderr, "[saved %zu messages to %s]\n", h.n, arg);
-                else fprintf(stderr, "onnxllm chat: %s: cannot write\n", arg);
+                else fprintf(stderr, "onnxllm chat: cannot write %s: %s%s\n", arg, strerror(errno),
+                             errno == ENOENT ? " (its folder must exist)" : "");
             } else if (!strcmp(in, "/help")) {
                 help(stderr);
             } else {
@@ -289,8 +363,6 @@ int cmd_chat(int argc, char **argv) {
         fflush(stdout);
         if (st) {
             fprintf(stderr, "onnxllm chat: %s\n", err.message);
-            if (st == ONNXLLM_ERR_INVALID_ARGUMENT)
-                fprintf(stderr, "(the conversation may be too long for --max-length: /reset starts over)\n");
             hist_pop(&h); /* the message that failed is not part of the conversation */
             onnxllm_sequence_rewind_to(seq, 0, NULL);
         } else if (!strcmp(ans.finish, "cancelled") && ans.n_generated == 0) {
@@ -298,10 +370,17 @@ int cmd_chat(int argc, char **argv) {
             hist_pop(&h);
         } else {
             hist_add(&h, "assistant", ans.text);
-            double tps = ans.n_generated > 1 && ans.decode_ms > 0 ? (ans.n_generated - 1) * 1000.0 / ans.decode_ms : 0;
-            fprintf(stderr, "[%d tokens, %.1f tokens/s, first token after %.0f ms, %d prompt tokens computed%s]\n",
-                    ans.n_generated, tps, ans.ttft_ms, ans.n_prompt,
+            /* a speed needs two tokens: the first one's time is the time to first token */
+            char speed[64] = "";
+            if (ans.n_generated > 1 && ans.decode_ms > 0)
+                snprintf(speed, sizeof speed, " %.1f tokens/s,", (ans.n_generated - 1) * 1000.0 / ans.decode_ms);
+            fprintf(stderr, "[%d token%s,%s first token after %.0f ms, %d prompt tokens computed%s]\n",
+                    ans.n_generated, ans.n_generated == 1 ? "" : "s", speed, ans.ttft_ms, ans.n_prompt,
                     !strcmp(ans.finish, "cancelled") ? ", interrupted" : "");
+            if (ans.full)
+                fprintf(stderr, "[answer cut: the conversation reached --max-length %d tokens; the oldest messages "
+                                "will be dropped to make room]\n",
+                        onnxllm_model_max_length(s.model));
         }
         free(ans.text);
         cli_sigint_idle(sig);
@@ -315,5 +394,7 @@ int cmd_chat(int argc, char **argv) {
     onnxllm_sequence_free(seq);
     cli_session_close(&s);
     cli_sigint_stop(sig);
+    cli_input_close(input);
+    cli_term_release(term);
     return rc;
 }

@@ -23,7 +23,10 @@ static void help(FILE *f) {
             "  --precision P       int4 (MatMulNBits, block 32, default) or fp32\n"
             "  --ep E              cpu (fp32 I/O, default) or cuda (fp16 I/O)\n"
             "  -q, --quiet         no progress on stderr\n"
-            "  -h, --help          this help\n");
+            "  -h, --help          this help\n"
+            "\n"
+            "exit codes: 0 ok, 1 failure (checkpoint missing, malformed or unsupported, output not\n"
+            "            writable), 2 bad usage (the command line)\n");
 }
 
 static void progress(void *user, int done, int total) {

@@ -19,7 +19,10 @@ static void help(FILE *f) {
             "quantizer formula), accuracy_level 4. Tokenizer files in IN_DIR are copied.\n"
             "\n"
             "  -q, --quiet   no progress on stderr\n"
-            "  -h, --help    this help\n");
+            "  -h, --help    this help\n"
+            "\n"
+            "exit codes: 0 ok, 1 failure (input missing or not an fp32 model of this layout, output\n"
+            "            not writable), 2 bad usage (the command line)\n");
 }
 
 static void progress(void *user, int done, int total) {

