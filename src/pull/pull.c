@@ -533,8 +533,8 @@ onnxllm_status onnxllm_pull_remove(const char *dir, onnxllm_error *err) {
     char *staging = malloc(n);
     if (!staging) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "out of memory");
     snprintf(staging, n, "%s.partial", dir);
-    remove_tree(dir);
-    if (lstat(staging, &sb) == 0 && S_ISDIR(sb.st_mode)) remove_tree(staging);
+    olm_remove_tree(dir);
+    if (lstat(staging, &sb) == 0 && S_ISDIR(sb.st_mode)) olm_remove_tree(staging);
     free(staging);
     if (lstat(dir, &sb) == 0) return olm_fail(err, ONNXLLM_ERR_IO, "%s: could not remove everything in it", dir);
     return ONNXLLM_OK;
