@@ -16,7 +16,7 @@ S=olmmake$$
 passed=0 failed=0
 trap 'for x in a b c d e; do tmux kill-session -t $S$x 2>/dev/null; done; rm -rf "$T"' EXIT
 ok() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; echo "--- screen:"; tmux capture-pane -p -t "$2" -S -60 2>/dev/null | tail -25; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; echo "--- screen:"; tmux capture-pane -p -t "$2" -S -200 2>/dev/null | grep -v '^$' | tail -25; }
 wait_for() { # SESSION REGEX SECONDS
   local i
   for ((i = 0; i < $3 * 10; i++)); do
@@ -61,11 +61,15 @@ tmux send-keys -t ${S}b 'Write a very long story' Enter
 sleep 1.5
 tmux send-keys -t ${S}b C-c
 wait_for ${S}b 'interrupted(\]| before)' 20 && ok || fail "pipe: Ctrl-C stops the answer" ${S}b
+wait_for ${S}b '^>( |$)' 10
 tmux send-keys -t ${S}b 'still there?' Enter
-for ((i = 0; i < 100; i++)); do [ "$(count ${S}b 'first token after')" -ge 2 ] && break; sleep 0.1; done
-[ "$(count ${S}b 'first token after')" -ge 2 ] && ok || fail "pipe: the chat goes on after Ctrl-C" ${S}b
+sleep 1.5
 tmux send-keys -t ${S}b C-c
-wait_for ${S}b 'interrupted(\]| before)' 20
+# a second interrupted answer: the chat (and the pipe) outlived the first Ctrl-C
+for ((i = 0; i < 200; i++)); do [ "$(count ${S}b 'interrupted(\]| before)')" -ge 2 ] && break; sleep 0.1; done
+[ "$(count ${S}b 'interrupted(\]| before)')" -ge 2 ] && ok || fail "pipe: the chat goes on after Ctrl-C" ${S}b
+wait_for ${S}b '^>( |$)' 10
+sleep 0.3
 tmux send-keys -t ${S}b '/exit' Enter
 wait_for ${S}b '^PIPE_EXIT=' 20
 wait_for ${S}b '^PIPE_EXIT=0,0' 1 && ok || fail "pipe: make and cat exit 0" ${S}b
