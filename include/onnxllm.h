@@ -36,11 +36,12 @@
  * sequence on its own thread). onnxllm_sequence_cancel() may be called from any
  * thread or a signal handler.
  *
- * Global state. The library keeps none of its own; two things reach the process:
- * onnxllm_model_params.hugepages (off by default) advises memory that appears in the
- * whole process while a model loads, and onnxllm_pull initialises libcurl (its
- * global init is not thread-safe with respect to other libcurl users starting at the
- * same moment).
+ * Global state. The library keeps none of its own; what reaches the process: ONNX
+ * Runtime's environment is one per process (shared by every model), and
+ * onnxllm_model_params.hugepages registers an allocator with it while a model loads
+ * (one load at a time, under a process-wide lock that is tried, never waited for);
+ * onnxllm_pull initialises libcurl (its global init is not thread-safe with respect to
+ * other libcurl users starting at the same moment).
  */
 #ifndef ONNXLLM_H
 #define ONNXLLM_H
@@ -272,13 +273,19 @@ typedef struct onnxllm_model_params {
     bool full_logits;    /* true: run the graph as published, logits for every prompt
                             position; false (default): lm_head is computed for the last
                             position only (the one generation reads; same values) */
-    bool hugepages;      /* CPU: put the weights ONNX Runtime prepacks while the session is
-                            created on transparent huge pages (decode reads every weight per
-                            token; fewer TLB misses: +5-9% decode on the bench machine).
-                            PROCESS-WIDE side effect: the large anonymous memory ranges that
-                            appear in the process during onnxllm_model_load (any thread's) are
-                            advised MADV_HUGEPAGE and collapsed. Default false; the onnxllm CLI
-                            and server, which own their process, turn it on. */
+    bool hugepages;      /* CPU: the weights ONNX Runtime prepacks while the session is
+                            created go on transparent huge pages as they are written (decode
+                            reads every weight per token: fewer TLB misses, +5-9% decode on
+                            the bench machine; nothing is copied). How: this model's session
+                            gets an allocator of onnxllm's instead of ORT's CPU arena (blocks
+                            of >= 2 MiB are 2 MiB-aligned mappings advised MADV_HUGEPAGE),
+                            registered with ORT's process-wide environment while the session
+                            is created. Other memory of the process is not touched. A load
+                            running at the same moment as another one that uses it loads
+                            without (same results, 4 KiB pages). A host application that
+                            registers ORT environment allocators itself must not do so while
+                            a model loads with this on.
+                            Default false; the onnxllm CLI and server turn it on. */
 } onnxllm_model_params;
 
 onnxllm_model_params onnxllm_model_default_params(void);

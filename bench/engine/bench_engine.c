@@ -1,12 +1,16 @@
 /* bench_engine.c — our engine and onnxruntime-genai side by side on one model.
  *
  *   bench_engine -m MODEL_DIR [--threads N] [--runs R] [--prompts 128,512,2048]
- *                [--decode 64] [--max-length 4096]
+ *                [--decode 64] [--max-length 4096] [--engines ours,genai,genai-thp]
  *
- * Each measurement runs in its own child process (this program re-executed with
- * --engine ours|genai), so peak RSS (ru_maxrss) is that engine's alone; runs
- * alternate the order of the two engines, because this machine's memory
- * bandwidth drifts between minutes and only side-by-side ratios are meaningful.
+ * Engines: ours (huge-page weights, as the CLI), ours-4k (model param hugepages off),
+ * genai (onnxruntime-genai as installed), genai-thp (genai with
+ * GLIBC_TUNABLES=glibc.malloc.hugetlb=1: glibc advises its heap and large blocks for
+ * transparent huge pages, so genai's weights are on huge pages too — the like-for-like
+ * comparison). Each measurement runs in its own child process (this program
+ * re-executed with --engine NAME), so peak RSS (ru_maxrss) is that engine's alone; runs
+ * rotate the order of the engines, because this machine's memory bandwidth drifts
+ * between minutes and only side-by-side ratios are meaningful.
  * Per child: load time, time to first token for each prompt length (prefill of a
  * fresh sequence + the first sampled token), decode tokens/s (greedy, eos
  * ignored, after the first prompt), peak RSS. The parent also measures memory
@@ -62,12 +66,12 @@ static void make_ids(int32_t *ids, int n, int vocab, int salt) {
 }
 
 /* ---- child: our engine ------------------------------------------------------------*/
-static int run_ours(const opts_t *o, result_t *r) {
+static int run_ours(const opts_t *o, result_t *r, bool hugepages) {
     onnxllm_error e = {0};
     onnxllm_model_params mp = onnxllm_model_default_params();
     mp.n_threads = o->threads;
     mp.max_length = o->max_length;
-    mp.hugepages = true; /* as the CLI: a process of its own */
+    mp.hugepages = hugepages; /* on: as the CLI */
     onnxllm_model *m = NULL;
     onnxllm_sequence *s = NULL;
     onnxllm_sampler *smp = NULL;
@@ -227,6 +231,9 @@ static int run_child(const char *self, const opts_t *o, const char *engine, resu
     if (pid == 0) {
         dup2(fds[1], 1);
         close(fds[0]);
+        /* glibc reads its tunables at start-up: the child's environment */
+        if (!strcmp(engine, "genai-thp")) setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1);
+        else unsetenv("GLIBC_TUNABLES");
         execl(self, self, "-m", o->model, "--threads", threads, "--decode", decode, "--max-length", maxlen,
               "--prompts", prompts, "--vocab", vocab, "--engine", engine, (char *)NULL);
         _exit(127);
@@ -278,10 +285,12 @@ int main(int argc, char **argv) {
     opts_t o = {.threads = 2, .runs = 2, .decode = 64, .max_length = 4096, .n_prompts = 3,
                 .prompts = {128, 512, 2048}};
     const char *engine = NULL;
+    const char *names[4] = {"ours", "genai"};
+    int n_eng = 2;
     static const struct option lo[] = {{"model", 1, 0, 'm'},   {"threads", 1, 0, 't'}, {"runs", 1, 0, 'r'},
                                        {"prompts", 1, 0, 'p'}, {"decode", 1, 0, 'd'},  {"max-length", 1, 0, 'L'},
                                        {"engine", 1, 0, 'e'},  {"vocab", 1, 0, 'v'},   {"help", 0, 0, 'h'},
-                                       {0, 0, 0, 0}};
+                                       {"engines", 1, 0, 'E'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "m:h", lo, NULL)) != -1) {
         switch (c) {
@@ -292,6 +301,20 @@ int main(int argc, char **argv) {
         case 'L': o.max_length = atoi(optarg); break;
         case 'e': engine = optarg; break;
         case 'v': o.vocab = atoi(optarg); break;
+        case 'E': { /* ours first: the ratios are ours / each other */
+            static char list[256];
+            snprintf(list, sizeof list, "%s", optarg);
+            n_eng = 0;
+            for (char *t = strtok(list, ","); t && n_eng < 4; t = strtok(NULL, ",")) {
+                if (strcmp(t, "ours") && strcmp(t, "ours-4k") && strcmp(t, "genai") && strcmp(t, "genai-thp")) {
+                    fprintf(stderr, "bad --engines: %s (ours, ours-4k, genai, genai-thp)\n", t);
+                    return 2;
+                }
+                names[n_eng++] = t;
+            }
+            if (n_eng < 1) return 2;
+            break;
+        }
         case 'p':
             if ((o.n_prompts = parse_list(optarg, o.prompts, MAXP)) < 1) {
                 fprintf(stderr, "bad --prompts\n");
@@ -300,7 +323,7 @@ int main(int argc, char **argv) {
             break;
         case 'h':
             printf("usage: bench_engine -m MODEL_DIR [--threads N] [--runs R] [--prompts 128,512,2048] [--decode 64] "
-                   "[--max-length 4096]\n");
+                   "[--max-length 4096] [--engines ours,ours-4k,genai,genai-thp]\n");
             return 0;
         default: return 2;
         }
@@ -316,7 +339,10 @@ int main(int argc, char **argv) {
         }
     if (engine) { /* child */
         result_t r = {0};
-        int rc = !strcmp(engine, "ours") ? run_ours(&o, &r) : !strcmp(engine, "genai") ? run_genai(&o, &r) : 2;
+        int rc = !strcmp(engine, "ours")      ? run_ours(&o, &r, true)
+               : !strcmp(engine, "ours-4k")   ? run_ours(&o, &r, false)
+               : !strncmp(engine, "genai", 5) ? run_genai(&o, &r)
+                                              : 2;
         if (rc) return rc;
         printf("RESULT %.1f", r.load_ms);
         for (int k = 0; k < o.n_prompts; k++) printf(" %.1f", r.ttft_ms[k]);
@@ -337,16 +363,17 @@ int main(int argc, char **argv) {
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
     if (sl <= 0) return 1;
     self[sl] = 0;
-    printf("model %s, %d threads, max_length %d, decode %d tokens, %d runs (engines alternate)\n", o.model, o.threads,
+    printf("model %s, %d threads, max_length %d, decode %d tokens, %d runs (engines rotate:", o.model, o.threads,
            o.max_length, o.decode, o.runs);
-    result_t res[2][16];
-    int nres[2] = {0, 0};
-    static const char *const names[2] = {"ours", "genai"};
-    double bw[32];
+    for (int j = 0; j < n_eng; j++) printf(" %s", names[j]);
+    printf(")\n");
+    result_t res[4][16];
+    int nres[4] = {0};
+    double bw[64];
     int nbw = 0;
     for (int run = 0; run < o.runs && run < 16; run++) {
-        for (int j = 0; j < 2; j++) {
-            int which = (run + j) % 2; /* run 0: ours, genai; run 1: genai, ours; ... */
+        for (int j = 0; j < n_eng; j++) {
+            int which = (run + j) % n_eng; /* run 0: A, B, C; run 1: B, C, A; ... */
             result_t r;
             bw[nbw++] = read_bandwidth(o.threads);
             if (run_child(self, &o, names[which], &r)) {
@@ -354,24 +381,32 @@ int main(int argc, char **argv) {
                 return 1;
             }
             res[which][nres[which]++] = r;
-            printf("run %d %-5s load %7.0f ms  ttft", run + 1, names[which], r.load_ms);
+            printf("run %d %-9s load %7.0f ms  ttft", run + 1, names[which], r.load_ms);
             for (int k = 0; k < o.n_prompts; k++) printf(" %d:%8.0f ms", o.prompts[k], r.ttft_ms[k]);
             printf("  decode %6.2f tok/s  peak RSS %6.0f MB  (bw %.1f GB/s)\n", r.decode_tps, r.rss_mb, bw[nbw - 1]);
             fflush(stdout);
         }
     }
     double med_bw = median(bw, nbw);
-    printf("\n| metric | ours | onnxruntime-genai | ours / genai |\n|---|---|---|---|\n");
-    double v[2][16];
+    /* medians per engine; ratios: the first engine over each other one */
+    printf("\n| metric |");
+    for (int j = 0; j < n_eng; j++) printf(" %s |", names[j]);
+    for (int j = 1; j < n_eng; j++) printf(" %s / %s |", names[0], names[j]);
+    printf("\n|---|");
+    for (int j = 0; j < 2 * n_eng - 1; j++) printf("---|");
+    printf("\n");
+    double v[16];
 #define ROW(label, field, fmt, better_low)                                                              \
     do {                                                                                                \
-        double m_[2];                                                                                   \
-        for (int w = 0; w < 2; w++) {                                                                   \
-            for (int i = 0; i < nres[w]; i++) v[w][i] = res[w][i].field;                                \
-            m_[w] = median(v[w], nres[w]);                                                              \
+        double m_[4];                                                                                   \
+        for (int w = 0; w < n_eng; w++) {                                                               \
+            for (int i = 0; i < nres[w]; i++) v[i] = res[w][i].field;                                   \
+            m_[w] = median(v, nres[w]);                                                                 \
         }                                                                                               \
-        printf("| %s | " fmt " | " fmt " | %.2f%s |\n", label, m_[0], m_[1], m_[0] / m_[1],              \
-               better_low ? " (lower is better)" : " (higher is better)");                                  \
+        printf("| %s%s |", label, better_low ? " (lower is better)" : " (higher is better)");          \
+        for (int w = 0; w < n_eng; w++) printf(" " fmt " |", m_[w]);                                    \
+        for (int w = 1; w < n_eng; w++) printf(" %.2f |", m_[0] / m_[w]);                               \
+        printf("\n");                                                                                   \
     } while (0)
     ROW("load time (ms)", load_ms, "%.0f", 1);
     for (int k = 0; k < o.n_prompts; k++) {
@@ -382,10 +417,10 @@ int main(int argc, char **argv) {
     ROW("decode (tok/s)", decode_tps, "%.2f", 0);
     ROW("peak RSS (MB)", rss_mb, "%.0f", 1);
     double limit = med_bw * 1e9 / wbytes;
-    for (int i = 0; i < nres[0]; i++) v[0][i] = res[0][i].decode_tps;
-    double ours_tps = median(v[0], nres[0]);
+    for (int i = 0; i < nres[0]; i++) v[i] = res[0][i].decode_tps;
+    double ours_tps = median(v, nres[0]);
     printf("\nmemory read bandwidth (median of %d, %d threads): %.1f GB/s; weight bytes per token: %.0f MB;\n"
-           "decode limit = bandwidth / weight bytes = %.2f tok/s; ours reaches %.0f%% of it.\n",
-           nbw, o.threads, med_bw, wbytes / 1e6, limit, 100.0 * ours_tps / limit);
+           "decode limit = bandwidth / weight bytes = %.2f tok/s; %s reaches %.0f%% of it.\n",
+           nbw, o.threads, med_bw, wbytes / 1e6, limit, names[0], 100.0 * ours_tps / limit);
     return 0;
 }

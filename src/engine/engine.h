@@ -18,6 +18,8 @@
 #include "engine/genai_config.h"
 #include "engine/onnx_scan.h"
 
+typedef struct olm_hp_alloc olm_hp_alloc; /* hugepages.c */
+
 /* Names and dtypes of the graph's inputs/outputs, read from the session. */
 typedef struct olm_io {
     ONNXTensorElementDataType ids_type, mask_type, pos_type, kv_type, logits_type;
@@ -46,6 +48,7 @@ struct onnxllm_model {
     int64_t rope_switch;          /* runs of width > this use the long rotary table (graph's
                                      If(Greater(total, C))); 0 = one table; -1 = unknown */
     bool last_logits_only;        /* graph edited: logits are [1, min(S, 2), V] (graph_edit.c) */
+    olm_hp_alloc *hp;             /* the session's CPU allocator when params.hugepages (hugepages.c) */
 };
 
 /* session.c */
@@ -54,17 +57,13 @@ onnxllm_status olm_ort_status(const OrtApi *api, OrtStatus *st, onnxllm_status c
 int olm_physical_cores(void);
 /* Most ORT threads a model may ask for: 4 per online CPU, at least 64, at most OLM_MAX_THREADS. */
 int olm_max_threads(void);
-/* hugepages.c: THP for what ORT allocates while a session is created */
-typedef struct {
-    uintptr_t lo, hi;
-} olm_range;
-typedef struct {
-    olm_range *r;
-    size_t n, cap;
-} olm_anon_map;
-void olm_anon_maps(olm_anon_map *am);
-void olm_anon_maps_free(olm_anon_map *am);
-void olm_hugepage_new_maps(const olm_anon_map *before);
+/* hugepages.c: an OrtAllocator whose large blocks are on transparent huge pages,
+ * registered with the environment while the session is created (model params hugepages) */
+olm_hp_alloc *olm_hp_alloc_create(const OrtApi *api);
+bool olm_hp_alloc_register(olm_hp_alloc *a, OrtEnv *env);
+void olm_hp_alloc_unregister(olm_hp_alloc *a, OrtEnv *env);
+uint64_t olm_hp_alloc_huge_bytes(olm_hp_alloc *a); /* live bytes in huge-page blocks */
+void olm_hp_alloc_free(olm_hp_alloc *a);           /* after the session is released */
 
 onnxllm_status olm_session_open(onnxllm_model *m, const onnxllm_model_params *p, onnxllm_error *err);
 onnxllm_status olm_session_check_io(onnxllm_model *m, onnxllm_error *err);

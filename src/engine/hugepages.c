@@ -1,89 +1,191 @@
-/* hugepages.c — back the weights ORT prepacks at load with transparent huge pages.
+/* hugepages.c — the weights ORT prepacks at load, allocated on transparent huge pages.
  *
- * Decode streams every weight once per token (~2.4 GB for Phi-4-mini int4), so
- * with 4 KiB pages it also walks ~600k page-table entries per token. ORT copies
- * the MatMulNBits weights into malloc'd buffers while the session is created;
- * glibc maps those with plain 4 KiB pages unless THP is "always" (Debian's
- * default is "madvise"). Running with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 made
- * decode 5-9% faster on the 2-core bench machine (paired runs); this does the same from inside
- * the library without touching the environment: snapshot the anonymous mappings
- * before CreateSession, and afterwards advise + collapse (MADV_COLLAPSE, Linux
- * 6.1+) only the large ranges that appeared during it. Content is unchanged; on
- * older kernels or with THP "never" the calls fail and nothing happens.
- * Only ranges of >= OLM_HUGE_MIN bytes qualify, so thread stacks and small heaps
- * (mostly untouched, which a collapse would fill in) are left alone.
- * Cost: the collapse copies the weights once, ~2 s more load for Phi-4-mini. */
+ * Decode streams every weight once per token (~2.4 GB for Phi-4-mini int4), so with
+ * 4 KiB pages it also walks ~600k page-table entries per token. ORT copies the
+ * MatMulNBits weights into buffers of its CPU allocator while the session is created;
+ * glibc maps those with plain 4 KiB pages unless THP is "always" (Debian's default is
+ * "madvise"). Huge pages made decode 5-9% faster on the 2-core bench machine.
+ *
+ * The first way to get there advised and collapsed (MADV_COLLAPSE) the ranges that
+ * appeared during CreateSession: it copied the weights once (+2 s load for Phi-4-mini)
+ * and touched every large range of the process. This one puts the weights on huge
+ * pages as they are written: an OrtAllocator of ours is registered with the ORT
+ * environment for the duration of CreateSession and the session is told to use it
+ * ("session.use_env_allocators"); every block of >= 2 MiB it hands out is its own
+ * mapping, 2 MiB-aligned and advised MADV_HUGEPAGE before anything touches it, so the
+ * first write faults in huge pages (THP "madvise", defrag "madvise": synchronously).
+ * Nothing is copied, and only ORT's allocations for this session are concerned. Smaller
+ * blocks come from malloc (64-byte aligned, as ORT's own CPU allocator). With THP
+ * "never" the advice is refused and the blocks are ordinary mappings.
+ *
+ * The allocator replaces ORT's CPU arena for this session. It must outlive the session
+ * (ORT frees through it), so it belongs to the model and is destroyed after the session.
+ * The ORT environment is one per process, and ORT accepts a second registration for the
+ * same memory while one is in place, after which every session being created picks the
+ * last one — two models loading at once would share one model's allocator and outlive
+ * it. So the window register → CreateSession → unregister is taken by one load at a
+ * time: a process-wide lock, the one piece of global state here, tried and never waited
+ * for — a load that finds it taken goes without huge pages (correct, only not faster). */
 #include "engine/engine.h"
 
+#include <pthread.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
+#define OLM_HUGE_PAGE ((size_t)2 << 20)
 
-#define OLM_HUGE_MIN ((uintptr_t)64 << 20)
-#define OLM_HUGE_PAGE ((uintptr_t)2 << 20)
+/* Held from olm_hp_alloc_register to olm_hp_alloc_unregister (see above). */
+static pthread_mutex_t env_slot = PTHREAD_MUTEX_INITIALIZER;
+#define OLM_SMALL_ALIGN 64
 
-/* Writable private anonymous mappings of /proc/self/maps (all sizes), [heap] included. */
-void olm_anon_maps(olm_anon_map *am) {
-    am->n = 0;
-    am->cap = 0;
-    am->r = NULL;
-    FILE *f = fopen("/proc/self/maps", "r");
-    if (!f) return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        unsigned long lo, hi, ino;
-        char perms[8];
-        int path_at = 0;
-        if (sscanf(line, "%lx-%lx %7s %*s %*s %lu %n", &lo, &hi, perms, &ino, &path_at) < 4) continue;
-        const char *name = path_at ? line + path_at : "";
-        /* unnamed mappings and the brk heap: glibc serves allocations below its
-         * (dynamic, up to 32 MB) mmap threshold from the latter, which is where
-         * most prepacked weights end up */
-        if (strcmp(perms, "rw-p") || ino != 0 || (*name != '\n' && *name != '\0' && strncmp(name, "[heap]", 6)))
-            continue;
-        if (am->n == am->cap) {
-            size_t cap = am->cap ? am->cap * 2 : 256;
-            olm_range *r = realloc(am->r, cap * sizeof *r);
-            if (!r) break;
-            am->r = r;
-            am->cap = cap;
+typedef struct olm_block {
+    uintptr_t p;
+    size_t len;
+} olm_block;
+
+struct olm_hp_alloc {
+    OrtAllocator base; /* first: ORT hands us this pointer back */
+    const OrtApi *api;
+    OrtMemoryInfo *info;
+    pthread_mutex_t lock;
+    olm_block *big; /* sorted by address */
+    size_t n_big, cap_big;
+    uint64_t bytes_big; /* live bytes in huge-page blocks (for tests and the curious) */
+};
+
+static size_t find(const olm_hp_alloc *a, uintptr_t p) { /* first index with big[i].p >= p */
+    size_t lo = 0, hi = a->n_big;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a->big[mid].p < p) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* A 2 MiB-aligned private mapping of len bytes (a multiple of 4 KiB), advised for huge
+ * pages before first use. Over-maps by 2 MiB and trims the unaligned ends. */
+static void *map_huge(size_t len) {
+    size_t want = len + OLM_HUGE_PAGE;
+    uint8_t *raw = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return NULL;
+    uintptr_t start = ((uintptr_t)raw + OLM_HUGE_PAGE - 1) & ~(uintptr_t)(OLM_HUGE_PAGE - 1);
+    size_t head = start - (uintptr_t)raw, tail = want - head - len;
+    if (head) munmap(raw, head);
+    if (tail) munmap((void *)(start + len), tail);
+    (void)madvise((void *)start, len, MADV_HUGEPAGE); /* refused with THP "never": plain pages */
+    return (void *)start;
+}
+
+static void *ORT_API_CALL hp_alloc(OrtAllocator *self, size_t size) {
+    olm_hp_alloc *a = (olm_hp_alloc *)self;
+    if (size < OLM_HUGE_PAGE) {
+        void *p = NULL;
+        return posix_memalign(&p, OLM_SMALL_ALIGN, size ? size : 1) == 0 ? p : NULL;
+    }
+    size_t len = (size + 4095) & ~(size_t)4095;
+    pthread_mutex_lock(&a->lock);
+    if (a->n_big == a->cap_big) {
+        size_t cap = a->cap_big ? a->cap_big * 2 : 256;
+        olm_block *b = realloc(a->big, cap * sizeof *b);
+        if (!b) {
+            pthread_mutex_unlock(&a->lock);
+            return NULL;
         }
-        am->r[am->n].lo = lo;
-        am->r[am->n].hi = hi;
-        am->n++;
+        a->big = b;
+        a->cap_big = cap;
     }
-    fclose(f);
-}
-
-void olm_anon_maps_free(olm_anon_map *am) {
-    free(am->r);
-    memset(am, 0, sizeof *am);
-}
-
-/* Advise [lo, hi) minus everything in `before`, piece by piece. */
-static void advise_new(const olm_anon_map *before, uintptr_t lo, uintptr_t hi) {
-    for (size_t i = 0; i < before->n && lo < hi; i++) {
-        uintptr_t blo = before->r[i].lo, bhi = before->r[i].hi;
-        if (bhi <= lo || blo >= hi) continue;
-        if (blo > lo) advise_new(before, lo, blo); /* the part below this old range */
-        lo = bhi;                                   /* continue above it */
+    void *p = map_huge(len);
+    if (p) {
+        size_t i = find(a, (uintptr_t)p);
+        memmove(a->big + i + 1, a->big + i, (a->n_big - i) * sizeof *a->big);
+        a->big[i] = (olm_block){(uintptr_t)p, len};
+        a->n_big++;
+        a->bytes_big += len;
     }
-    if (lo >= hi) return;
-    uintptr_t a = (lo + OLM_HUGE_PAGE - 1) & ~(OLM_HUGE_PAGE - 1), b = hi & ~(OLM_HUGE_PAGE - 1);
-    if (b <= a || b - a < OLM_HUGE_MIN) return;
-    if (madvise((void *)a, b - a, MADV_HUGEPAGE) == 0) (void)madvise((void *)a, b - a, MADV_COLLAPSE);
+    pthread_mutex_unlock(&a->lock);
+    return p;
 }
 
-void olm_hugepage_new_maps(const olm_anon_map *before) {
-    olm_anon_map after;
-    olm_anon_maps(&after);
-    for (size_t i = 0; i < after.n; i++)
-        if (after.r[i].hi - after.r[i].lo >= OLM_HUGE_MIN) advise_new(before, after.r[i].lo, after.r[i].hi);
-    olm_anon_maps_free(&after);
+static void ORT_API_CALL hp_free(OrtAllocator *self, void *p) {
+    olm_hp_alloc *a = (olm_hp_alloc *)self;
+    if (!p) return;
+    pthread_mutex_lock(&a->lock);
+    size_t i = find(a, (uintptr_t)p);
+    if (i < a->n_big && a->big[i].p == (uintptr_t)p) {
+        size_t len = a->big[i].len;
+        memmove(a->big + i, a->big + i + 1, (a->n_big - i - 1) * sizeof *a->big);
+        a->n_big--;
+        a->bytes_big -= len;
+        pthread_mutex_unlock(&a->lock);
+        munmap(p, len);
+        return;
+    }
+    pthread_mutex_unlock(&a->lock);
+    free(p);
+}
+
+static const OrtMemoryInfo *ORT_API_CALL hp_info(const OrtAllocator *self) {
+    return ((const olm_hp_alloc *)self)->info;
+}
+
+olm_hp_alloc *olm_hp_alloc_create(const OrtApi *api) {
+    olm_hp_alloc *a = calloc(1, sizeof *a);
+    if (!a) return NULL;
+    a->api = api;
+    OrtStatus *st = api->CreateCpuMemoryInfo(OrtDeviceAllocator, OrtMemTypeDefault, &a->info);
+    if (st) {
+        api->ReleaseStatus(st);
+        free(a);
+        return NULL;
+    }
+    pthread_mutex_init(&a->lock, NULL);
+    /* version 14: Alloc, Free and Info only (no Reserve / GetStats / AllocOnStream) */
+    a->base.version = 14;
+    a->base.Alloc = hp_alloc;
+    a->base.Free = hp_free;
+    a->base.Info = hp_info;
+    return a;
+}
+
+/* Registers a with the environment for one CreateSession: true when it is registered
+ * (the session options then ask for it; call olm_hp_alloc_unregister after
+ * CreateSession, whatever its outcome); false when another load holds the slot, or ORT
+ * refuses: load without. */
+bool olm_hp_alloc_register(olm_hp_alloc *a, OrtEnv *env) {
+    if (pthread_mutex_trylock(&env_slot) != 0) return false;
+    OrtStatus *st = a->api->RegisterAllocator(env, &a->base);
+    if (st) {
+        a->api->ReleaseStatus(st);
+        pthread_mutex_unlock(&env_slot);
+        return false;
+    }
+    return true;
+}
+
+/* After CreateSession: the session holds on to the allocator, the environment need not. */
+void olm_hp_alloc_unregister(olm_hp_alloc *a, OrtEnv *env) {
+    OrtStatus *st = a->api->UnregisterAllocator(env, a->info);
+    if (st) a->api->ReleaseStatus(st);
+    pthread_mutex_unlock(&env_slot);
+}
+
+uint64_t olm_hp_alloc_huge_bytes(olm_hp_alloc *a) {
+    if (!a) return 0;
+    pthread_mutex_lock(&a->lock);
+    uint64_t n = a->bytes_big;
+    pthread_mutex_unlock(&a->lock);
+    return n;
+}
+
+/* After the session is released (nothing of ORT's can still call it). */
+void olm_hp_alloc_free(olm_hp_alloc *a) {
+    if (!a) return;
+    for (size_t i = 0; i < a->n_big; i++) munmap((void *)a->big[i].p, a->big[i].len); /* none expected */
+    free(a->big);
+    a->api->ReleaseMemoryInfo(a->info);
+    pthread_mutex_destroy(&a->lock);
+    free(a);
 }

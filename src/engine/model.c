@@ -90,6 +90,7 @@ void onnxllm_model_free(onnxllm_model *m) {
         if (m->dev_mem) api->ReleaseMemoryInfo(m->dev_mem);
         if (m->env) api->ReleaseEnv(m->env);
     }
+    olm_hp_alloc_free(m->hp); /* ORT no longer frees through it */
     free(m->io.past_k);
     free(m->io.past_v);
     free(m->io.present_k);

@@ -1,6 +1,6 @@
 /* sequence.c — one conversation: token ids, KV cache, last logits, and the ORT run.
  *
- * Feeding is exactly what onnxruntime-genai feeds (see phi4-onnx-graph.md §8.3),
+ * Feeding is exactly what onnxruntime-genai feeds (see docs/reference/phi4-onnx-graph.md §8.3),
  * so greedy tokens match it bit for bit: input_ids [1, S] of the new tokens,
  * attention_mask [1, total] of ones, position_ids [1, S] when the graph has them,
  * the KV tensors, and logits of which only the last row is read: [1, min(S, 2), V]

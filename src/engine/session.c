@@ -276,9 +276,20 @@ onnxllm_status olm_session_open(onnxllm_model *m, const onnxllm_model_params *p,
     size_t edited_len = 0;
     st = last_logits_model(m, path, !p->full_logits, so, &edited, &edited_len, err);
     bool applied = false;
-    olm_anon_map before = {0};
-    bool cpu = !strcmp(m->ep, "cpu");
-    if (cpu && p->hugepages) olm_anon_maps(&before);
+    /* huge pages: our allocator serves the CPU allocations of this session creation */
+    bool hp_registered = false;
+    if (!st && p->hugepages && !strcmp(m->ep, "cpu") && (m->hp = olm_hp_alloc_create(api))) {
+        hp_registered = olm_hp_alloc_register(m->hp, m->env);
+        OrtStatus *os = hp_registered ? api->AddSessionConfigEntry(so, kOrtSessionOptionsConfigUseEnvAllocators, "1")
+                                      : NULL;
+        if (os) api->ReleaseStatus(os);
+        if (!hp_registered || os) { /* the slot is taken: load without */
+            if (hp_registered) olm_hp_alloc_unregister(m->hp, m->env);
+            hp_registered = false;
+            olm_hp_alloc_free(m->hp);
+            m->hp = NULL;
+        }
+    }
     if (!st && edited) {
         /* Through a memfd rather than CreateSessionFromArray: our copy is freed
          * before ORT parses, so it does not add ~model.onnx bytes (52 MB for
@@ -313,8 +324,7 @@ onnxllm_status olm_session_open(onnxllm_model *m, const onnxllm_model_params *p,
         st = olm_ort_status(api, api->CreateSession(m->env, path, so, &m->session), ONNXLLM_ERR_FORMAT, err, what);
     free(edited); /* ORT parsed it into its own graph */
     free(path);
-    if (!st && cpu && p->hugepages) olm_hugepage_new_maps(&before);
-    olm_anon_maps_free(&before);
+    if (hp_registered) olm_hp_alloc_unregister(m->hp, m->env); /* the session keeps it */
     if (st) goto done;
     m->last_logits_only = applied;
     if (!strcmp(m->ep, "cuda")) {

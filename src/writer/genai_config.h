@@ -1,5 +1,5 @@
 /* genai_config.h — the genai_config.json that onnxruntime-genai's builder writes next
- * to a Phi-3-family model (phi4-onnx-graph.md §5, official-graphs/ *.genai_config.json). */
+ * to a Phi-3-family model (docs/reference/phi4-onnx-graph.md §5, docs/reference/official-graphs/ *.genai_config.json). */
 #ifndef OLM_WRITER_GENAI_CONFIG_H
 #define OLM_WRITER_GENAI_CONFIG_H
 

@@ -1,5 +1,5 @@
 /* phi3.c — the Phi-3-family decoder graph in onnxruntime-genai's layout
- * (phi4-onnx-graph.md §1–§4; official-graphs/ for the current builder's names).
+ * (docs/reference/phi4-onnx-graph.md §1–§4; docs/reference/official-graphs/ for the current builder's names).
  *
  * Graph (per layer i; names as the builder writes them):
  *   embed Gather → [i=0: SimplifiedLayerNormalization | i>0: SkipSimplifiedLayerNormalization]

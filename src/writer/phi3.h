@@ -1,6 +1,6 @@
 /* phi3.h — the Phi-3-family decoder (Phi-3-mini, Phi-3.5-mini, Phi-4-mini) as a
  * hyper-parameter struct, a source of weights, and the writer that emits the ONNX
- * graph of onnxruntime-genai's published layout (../shared/reference/phi4-onnx-graph.md).
+ * graph of onnxruntime-genai's published layout (docs/reference/phi4-onnx-graph.md).
  *
  * Weights always travel as fp32 with Hugging Face names and HF shapes
  * ([out_features, in_features] for Linear), whatever produced them: the random

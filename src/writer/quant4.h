@@ -1,5 +1,5 @@
 /* quant4.h — ONNX Runtime's symmetric round-to-nearest 4-bit block quantizer,
- * bit-exact (MatMulNBits layout, block 32; reference §3 of phi4-onnx-graph.md). */
+ * bit-exact (MatMulNBits layout, block 32; docs/reference/phi4-onnx-graph.md §3). */
 #ifndef OLM_WRITER_QUANT4_H
 #define OLM_WRITER_QUANT4_H
 

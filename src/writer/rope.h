@@ -1,5 +1,5 @@
 /* rope.h — the rotary cos/sin caches of the onnxruntime-genai Phi-3 layout
- * (phi4-onnx-graph.md §4): [length, rotary_dim/2] tables fed to GroupQueryAttention. */
+ * (docs/reference/phi4-onnx-graph.md §4): [length, rotary_dim/2] tables fed to GroupQueryAttention. */
 #ifndef OLM_WRITER_ROPE_H
 #define OLM_WRITER_ROPE_H
 

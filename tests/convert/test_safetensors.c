@@ -303,7 +303,7 @@ TEST(config_transformers5_rope_parameters) {
 }
 
 /* microsoft/Phi-4-mini-instruct's config.json + generation_config.json (reference
- * phi4-onnx-graph.md §6) must give exactly the hyper-parameters of the phi-4-mini
+ * docs/reference/phi4-onnx-graph.md §6) must give exactly the hyper-parameters of the phi-4-mini
  * preset, which the writer's layout tests check against the real builder's graph. */
 TEST(config_real_phi4_mini_equals_preset) {
     const char *cfg =

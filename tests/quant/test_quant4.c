@@ -4,7 +4,7 @@
  * onnxruntime/core/mlas/lib/q4_dq.cpp, driven by the Python MatMulNBitsQuantizer) is
  * not reachable through the C API — `nm -D libonnxruntime.so.1` exports no quantize
  * symbol — so the hand-computed cases below apply its formula by hand (reference
- * phi4-onnx-graph.md §3.3): m = value of largest |v| (tie → the negative one),
+ * docs/reference/phi4-onnx-graph.md §3.3): m = value of largest |v| (tie → the negative one),
  * scale = -m/8, q = clamp(roundf(v * (1/scale) + 8), 0, 15), even k in the low nibble.
  * The layout and scale sign convention are then checked against ORT itself: a one-node
  * MatMulNBits model built from our packed bytes must give the same product as a naive

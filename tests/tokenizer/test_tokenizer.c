@@ -1,6 +1,6 @@
 /* test_tokenizer.c — tokenizer API behaviour, Phi-4-mini ids, malformed files,
  * streaming and concurrent use. Expected ids come from HF tokenizers (the
- * reference data in tokenizer-ref/; shared/reference/tokenizer.md §1.3, §5).
+ * reference data in tokenizer-ref/; docs/reference/tokenizer.md §1.3, §5).
  *   test_tokenizer [PHI4_TOKENIZER_JSON]   (Phi-4 tests skipped without it) */
 #include "test.h"
 #include "onnxllm.h"

@@ -1,5 +1,5 @@
 /* test_layout.c — our graphs against the real builder's (fixtures/, copied from
- * shared/reference/official-graphs): for the builder's phi4tiny (GQA 4/2, partial
+ * docs/reference/official-graphs): for the builder's phi4tiny (GQA 4/2, partial
  * rotary, LongRoPE at 64, tied; int4 cpu and cuda) and phi3tiny (MHA, full rotary,
  * untied; fp32) configs, every node (name, op, domain, inputs, outputs, attributes,
  * If-branch constants), every initializer (name, dtype, shape) and the graph I/O

