@@ -25,7 +25,7 @@ RUN ONNXLLM_DEPS=build bash scripts/setup-deps.sh \
 FROM ${BASE}
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libcjson1 libutf8proc2 libpcre2-8-0 libmicrohttpd12 \
-      libcurl4 libssl3 libstdc++6 ca-certificates \
+      libcurl4 libssl3 libedit2 libstdc++6 ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
  && groupadd --system --gid 10001 onnxllm \
  && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/onnxllm --create-home \
