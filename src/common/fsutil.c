@@ -265,6 +265,12 @@ onnxllm_status olm_outdir_commit(olm_outdir *o, onnxllm_error *err) {
     return st;
 }
 
+onnxllm_status olm_outdir_finish(olm_outdir *o, onnxllm_status st, onnxllm_error *err) {
+    if (!st) return olm_outdir_commit(o, err);
+    olm_outdir_abort(o);
+    return st;
+}
+
 void olm_outdir_abort(olm_outdir *o) {
     if (o->path) olm_remove_tree(o->path);
     free(o->path);

@@ -64,5 +64,7 @@ onnxllm_status olm_outdir_begin(olm_outdir *o, const char *dst, const char *cons
 onnxllm_status olm_outdir_commit(olm_outdir *o, onnxllm_error *err);
 /* Deletes the staging folder and frees o (after a failure; no-op after commit). */
 void olm_outdir_abort(olm_outdir *o);
+/* The write's status st: OK → commit (its status), else abort and st. */
+onnxllm_status olm_outdir_finish(olm_outdir *o, onnxllm_status st, onnxllm_error *err);
 
 #endif

@@ -2,6 +2,7 @@
  * weight source handed to the Phi-3 writer. */
 #include "writer/phi3.h"
 #include "common/error.h"
+#include "common/fsutil.h"
 
 #include <string.h>
 
@@ -43,5 +44,8 @@ onnxllm_status onnxllm_build_model(const char *preset, uint64_t seed, const onnx
         .progress = p->progress,
         .progress_user = p->progress_user,
     };
-    return olm_phi3_write(&c, &w, &o, out_dir, err);
+    olm_outdir od;
+    onnxllm_status s = olm_outdir_begin(&od, out_dir, NULL, 0, err);
+    if (s) return s;
+    return olm_outdir_finish(&od, olm_phi3_write(&c, &w, &o, od.path, err), err);
 }

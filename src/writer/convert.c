@@ -6,6 +6,7 @@
 #include "writer/safetensors.h"
 #include "common/error.h"
 #include "common/fileio.h"
+#include "common/fsutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,12 @@ onnxllm_status onnxllm_convert(const char *hf_dir, const onnxllm_build_params *p
     olm_build_options o = options(p, hf_dir);
     olm_st_source src = {st, hf_dir};
     olm_weight_source w = olm_st_weight_source(&src);
-    s = olm_phi3_write(&cfg, &w, &o, out_dir, err);
+    olm_outdir od;
+    const char *inputs[] = {hf_dir}; /* tokenizer files are only copied: that folder may be the output */
+    if (!(s = olm_outdir_begin(&od, out_dir, inputs, 1, err))) {
+        s = olm_phi3_write(&cfg, &w, &o, od.path, err);
+        s = olm_outdir_finish(&od, s, err);
+    }
     olm_st_close(st);
     return s;
 }
@@ -71,8 +77,16 @@ onnxllm_status onnxllm_quantize(const char *in_dir, const onnxllm_build_params *
     if ((s = olm_fp32_model_open(in_dir, &fm, err))) return s;
     olm_build_options o = options(p, in_dir);
     olm_weight_source w = olm_fp32_model_weights(fm);
-    s = olm_phi3_write(olm_fp32_model_config(fm), &w, &o, out_dir, err);
-    if (!s) s = olm_fp32_copy_rope_caches(fm, out_dir, err);
+    /* the output is written next to its place and moved there only when complete, and it
+     * may not be the input however it is spelled (\"m\" and \"m/\", a symlink): the
+     * writer used to truncate the input's model.onnx.data first */
+    olm_outdir od;
+    const char *inputs[] = {in_dir};
+    if (!(s = olm_outdir_begin(&od, out_dir, inputs, 1, err))) {
+        s = olm_phi3_write(olm_fp32_model_config(fm), &w, &o, od.path, err);
+        if (!s) s = olm_fp32_copy_rope_caches(fm, od.path, err);
+        s = olm_outdir_finish(&od, s, err);
+    }
     olm_fp32_model_close(fm);
     return s;
 }

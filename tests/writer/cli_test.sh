@@ -3,6 +3,7 @@
 # clear errors with the documented exit codes (2 usage, 1 failure).
 set -u
 BIN="$1"
+case $BIN in /*) ;; *) BIN="$PWD/$BIN" ;; esac
 T=$(mktemp -d /tmp/olm-cli-test-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fails=0
@@ -57,6 +58,41 @@ grep_err inspect_missing_msg "nonexistent: cannot open"
 printf 'garbage\377\377' >"$T/bad.onnx"
 "$BIN" inspect "$T/bad.onnx" 2>"$T/err"; check inspect_bad_rc 1 $?
 grep_err inspect_bad_msg "bad.onnx: not an ONNX model"
+
+# ---- issue 12: outputs are written atomically and never over an input --------------
+"$BIN" build-model --preset tiny-gqa --seed 3 --precision fp32 -o "$T/m" -q 2>"$T/err"; check fp32_build_rc 0 $?
+cp -r "$T/m" "$T/m.orig"
+same_as_orig() { for f in genai_config.json model.onnx model.onnx.data; do cmp -s "$T/m/$f" "$T/m.orig/$f" || return 1; done; }
+# #5: the input spelled as another path is still the input (a string compare let
+# "m m/" through, and the writer truncated m/model.onnx.data first)
+"$BIN" quantize -q "$T/m" "$T/m/" 2>"$T/err"; check quantize_onto_input_slash_rc 2 $?
+grep_err quantize_onto_input_msg "is the input"
+(cd "$T" && "$BIN" quantize -q m ./m 2>"$T/err"); check quantize_onto_input_dot_rc 2 $?
+ln -s m "$T/mlink"
+"$BIN" quantize -q "$T/m" "$T/mlink" 2>"$T/err"; check quantize_onto_input_symlink_rc 2 $?
+same_as_orig; check input_untouched 0 $?
+# #5: a failure midway leaves an existing output as it was (it used to be truncated in
+# place: a graph pointing at a partial data file), and no staging folder behind
+"$BIN" quantize -q "$T/m" "$T/q" 2>"$T/err"; check quantize_rc 0 $?
+cp -r "$T/q" "$T/q.saved"
+sz=$(stat -c %s "$T/m/model.onnx.data")
+truncate -s $((sz / 2)) "$T/m/model.onnx.data"
+"$BIN" quantize -q "$T/m" "$T/q" 2>"$T/err"; check quantize_midway_failure_rc 1 $?
+cmp -s "$T/q/model.onnx.data" "$T/q.saved/model.onnx.data" && cmp -s "$T/q/model.onnx" "$T/q.saved/model.onnx"
+check output_intact_after_failure 0 $?
+[ -z "$(ls "$T" | grep -e '\.tmp-')" ]; check no_staging_left 0 $?
+# rebuilding into an existing folder replaces our files and keeps the user's
+echo notes >"$T/q/NOTES.txt"
+"$BIN" build-model --preset tiny-1layer --seed 9 -o "$T/q" -q 2>"$T/err"; check rebuild_into_existing_rc 0 $?
+[ -f "$T/q/NOTES.txt" ] && ! cmp -s "$T/q/model.onnx" "$T/q.saved/model.onnx"; check rebuild_replaces_keeps_notes 0 $?
+# #7: an empty output name (mkdir_p("") read before its buffer)
+"$BIN" build-model --preset tiny-gqa -o "" 2>"$T/err"; check empty_output_build_rc 2 $?
+"$BIN" quantize -q "$T/m.orig" "" 2>"$T/err"; check empty_output_quantize_rc 2 $?
+"$BIN" convert --from "$T/m.orig" -o "" 2>"$T/err"; check empty_output_convert_rc 2 $?
+# #14: a FIFO is not a model file (reading it blocked forever)
+mkfifo "$T/fifo.onnx"
+timeout 20 "$BIN" inspect "$T/fifo.onnx" 2>"$T/err"; check inspect_fifo_rc 1 $?
+grep_err inspect_fifo_msg "not a regular file (a FIFO)"
 
 echo "writer-cli: $fails failed"
 [ "$fails" = 0 ]
