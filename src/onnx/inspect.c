@@ -4,12 +4,91 @@
  * lives). The JSON form has the shape of docs/reference/official-graphs/ *.graph.json. */
 #include "onnx/reader.h"
 #include "common/error.h"
+#include "common/checked.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- names from the file are untrusted text ---------------------------------------
+ * JSON output must be valid UTF-8: invalid bytes become U+FFFD (cJSON escapes control
+ * characters itself). Text output goes to terminals: control characters (C0, DEL, C1 —
+ * ESC and CSI sequences included) and invalid bytes are written as \xNN. */
+static size_t utf8_seq(const unsigned char *s) {
+    unsigned c = s[0];
+    size_t k = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    unsigned cp = k == 2 ? c & 0x1f : k == 3 ? c & 0x0f : c & 0x07;
+    for (size_t i = 1; i < k; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((k == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return k;
+}
+
+static void clean_str(char **sp, bool text) {
+    const unsigned char *s = (const unsigned char *)*sp;
+    if (!s) return;
+    size_t n = strlen((const char *)s);
+    char *o = malloc(4 * n + 1), *q = o;
+    if (!o) return;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq(s + i);
+        unsigned cp = k == 2 ? (unsigned)(s[i] & 0x1f) << 6 | (s[i + 1] & 0x3f) : s[i];
+        bool ctl = k == 1 ? (s[i] < 0x20 || s[i] == 0x7f) : k == 2 && cp >= 0x80 && cp <= 0x9f;
+        if (k && !(text && ctl)) {
+            memcpy(q, s + i, k);
+            q += k;
+            i += k;
+        } else if (!k && !text) {
+            memcpy(q, "\xef\xbf\xbd", 3); /* U+FFFD */
+            q += 3;
+            i++;
+        } else { /* text: \xNN for each byte of a control character or invalid sequence */
+            size_t m = k ? k : 1;
+            for (size_t j = 0; j < m; j++) q += sprintf(q, "\\x%02x", s[i + j]);
+            i += m;
+        }
+    }
+    *q = 0;
+    free(*sp);
+    *sp = o;
+}
+
+static void clean_tensor(olm_onnx_tensor *t, bool text) {
+    clean_str(&t->name, text);
+    clean_str(&t->location, text);
+}
+
+static void clean_graph(olm_onnx_graph *g, bool text) {
+    clean_str(&g->name, text);
+    for (int pass = 0; pass < 2; pass++) {
+        olm_onnx_value *v = pass ? g->outputs : g->inputs;
+        for (int i = 0; i < (pass ? g->n_outputs : g->n_inputs); i++) {
+            clean_str(&v[i].name, text);
+            for (int k = 0; k < OLM_ONNX_MAX_RANK; k++) clean_str(&v[i].params[k], text);
+        }
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        olm_onnx_node *n = &g->nodes[i];
+        clean_str(&n->name, text);
+        clean_str(&n->op, text);
+        clean_str(&n->domain, text);
+        for (int k = 0; k < n->n_inputs; k++) clean_str(&n->inputs[k], text);
+        for (int k = 0; k < n->n_outputs; k++) clean_str(&n->outputs[k], text);
+        for (int k = 0; k < n->n_attrs; k++) {
+            olm_onnx_attr *a = &n->attrs[k];
+            clean_str(&a->name, text);
+            clean_str(&a->s, text);
+            if (a->t) clean_tensor(a->t, text);
+            if (a->g) clean_graph(a->g, text); /* nesting is bounded by the reader */
+        }
+    }
+    for (int i = 0; i < g->n_inits; i++) clean_tensor(&g->inits[i], text);
+}
 
 static void print_shape(FILE *f, int rank, const int64_t *dims, char *const *params) {
     fprintf(f, "[");
@@ -81,13 +160,20 @@ static void print_graph(FILE *f, const olm_onnx_graph *g, int indent) {
     }
     if (g->n_inits) {
         uint64_t total = 0;
-        for (int i = 0; i < g->n_inits; i++) total += olm_onnx_tensor_nbytes(&g->inits[i]);
-        fprintf(f, "%*sinitializers (%d, %" PRIu64 " bytes):\n", indent, "", g->n_inits, total);
+        int bad = 0;
+        for (int i = 0; i < g->n_inits; i++) {
+            uint64_t b = olm_onnx_tensor_nbytes(&g->inits[i]);
+            if (b == UINT64_MAX || !olm_add_u64(total, b, &total)) bad++;
+        }
+        fprintf(f, "%*sinitializers (%d, %" PRIu64 " bytes%s):\n", indent, "", g->n_inits, total,
+                bad ? ", without those of invalid size" : "");
         for (int i = 0; i < g->n_inits; i++) {
             const olm_onnx_tensor *t = &g->inits[i];
             fprintf(f, "%*s  %-56s %-8s ", indent, "", t->name, olm_onnx_dtype_name(t->dtype));
             print_shape(f, t->rank, t->dims, NULL);
-            fprintf(f, "  %" PRIu64 " B", olm_onnx_tensor_nbytes(t));
+            uint64_t b = olm_onnx_tensor_nbytes(t);
+            if (b == UINT64_MAX) fprintf(f, "  invalid size (negative or overflowing dims)");
+            else fprintf(f, "  %" PRIu64 " B", b);
             if (t->external)
                 fprintf(f, "  @%s+%" PRIu64, t->location ? t->location : "?", t->offset);
             else
@@ -171,7 +257,9 @@ static cJSON *json_graph(const olm_onnx_graph *g) {
         cJSON_AddStringToObject(jt, "name", t->name);
         cJSON_AddNumberToObject(jt, "dtype", t->dtype);
         cJSON_AddItemToObject(jt, "dims", json_dims(t->rank, t->dims, NULL));
-        cJSON_AddNumberToObject(jt, "bytes", (double)olm_onnx_tensor_nbytes(t));
+        uint64_t b = olm_onnx_tensor_nbytes(t);
+        if (b == UINT64_MAX) cJSON_AddNullToObject(jt, "bytes"); /* negative or overflowing dims */
+        else cJSON_AddNumberToObject(jt, "bytes", (double)b);
         cJSON_AddBoolToObject(jt, "external", t->external);
         if (t->external) {
             cJSON_AddStringToObject(jt, "location", t->location ? t->location : "");
@@ -189,6 +277,10 @@ onnxllm_status onnxllm_inspect(const char *path, bool json, char **out, onnxllm_
     olm_onnx_model *m = NULL;
     onnxllm_status st = olm_onnx_load(path, &m, err);
     if (st) return st;
+    clean_graph(&m->graph, !json);
+    clean_str(&m->producer_name, !json);
+    clean_str(&m->producer_version, !json);
+    for (int i = 0; i < m->n_opsets; i++) clean_str(&m->opsets[i].domain, !json);
     char *text = NULL;
     if (json) {
         cJSON *o = json_graph(&m->graph);

@@ -8,6 +8,7 @@
 #include "onnx/writer.h"
 #include "writer/phi3.h"
 #include "writer/fp32_model.h"
+#include "common/json.h"
 
 #include <math.h>
 #include <onnxruntime_c_api.h>
@@ -385,6 +386,68 @@ TEST(deeply_nested_graphs) {
     olm_onnx_free(m);
 }
 
+
+/* issue 12 #15: inspect printed negative/overflowing dims as huge byte counts, passed
+ * invalid UTF-8 into --json and terminal escape sequences from names to the terminal */
+static void pb_bytes(uint8_t *b, size_t *n, int field, const void *d, size_t len) {
+    b[(*n)++] = (uint8_t)(field << 3 | 2);
+    *n += put_varint(b + *n, len);
+    memcpy(b + *n, d, len);
+    *n += len;
+}
+
+TEST(inspect_hostile_names_and_dims) {
+    uint8_t t1[128], t2[128], g[512], m[640];
+    size_t n1 = 0, n2 = 0, ng = 0, nm = 0;
+    /* initializer 1: dims [-5, 3], float, a name with ESC, BEL and an invalid byte */
+    t1[n1++] = 0x08, n1 += put_varint(t1 + n1, (uint64_t)-5);
+    t1[n1++] = 0x08, t1[n1++] = 3;
+    t1[n1++] = 0x10, t1[n1++] = 1;
+    const char *bad = "bad\xff\x1b]0;title\x07\xc2\x9b" "2J";
+    pb_bytes(t1, &n1, 8, bad, strlen(bad));
+    /* initializer 2: dims [2^62, 2^62] */
+    t2[n2++] = 0x08, n2 += put_varint(t2 + n2, (uint64_t)1 << 62);
+    t2[n2++] = 0x08, n2 += put_varint(t2 + n2, (uint64_t)1 << 62);
+    t2[n2++] = 0x10, t2[n2++] = 1;
+    pb_bytes(t2, &n2, 8, "huge", 4);
+    const char *gname = "\x1b[31mred";
+    pb_bytes(g, &ng, 2, gname, strlen(gname));
+    pb_bytes(g, &ng, 5, t1, n1);
+    pb_bytes(g, &ng, 5, t2, n2);
+    m[nm++] = 0x08, m[nm++] = 10;
+    pb_bytes(m, &nm, 7, g, ng);
+    char path[300];
+    snprintf(path, sizeof path, "%s/hostile.onnx", tmp_root);
+    FILE *f = fopen(path, "wb");
+    fwrite(m, 1, nm, f);
+    fclose(f);
+    char *out = NULL;
+    onnxllm_error e = {0};
+    CHECK_EQ_INT(onnxllm_inspect(path, false, &out, &e), ONNXLLM_OK);
+    if (out) {
+        bool raw = false;
+        for (const unsigned char *p = (const unsigned char *)out; *p; p++)
+            raw |= (*p < 0x20 && *p != '\n') || *p == 0x7f || *p == 0xff || (p[0] == 0xc2 && p[1] == 0x9b);
+        CHECK(!raw); /* no escape sequence reaches the terminal */
+        CHECK(strstr(out, "\\x1b[31mred") != NULL);
+        CHECK(strstr(out, "bad\\xff\\x1b]0;title\\x07\\xc2\\x9b2J") != NULL);
+        CHECK(strstr(out, "invalid size") != NULL);
+        CHECK(strstr(out, "18446744073709551") == NULL); /* no wrapped byte counts */
+        onnxllm_free(out);
+    }
+    out = NULL;
+    CHECK_EQ_INT(onnxllm_inspect(path, true, &out, &e), ONNXLLM_OK);
+    if (out) {
+        cJSON *j = NULL;
+        CHECK_EQ_INT(olm_json_parse(out, strlen(out), "inspect --json", &j, &e), ONNXLLM_OK); /* valid UTF-8 */
+        cJSON *inits = cJSON_GetObjectItem(j, "initializers");
+        CHECK(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(inits, 0), "bytes")));
+        CHECK(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(inits, 1), "bytes")));
+        cJSON_Delete(j);
+        onnxllm_free(out);
+    }
+}
+
 int main(void) {
     snprintf(tmp_root, sizeof tmp_root, "/tmp/olm-onnx-test-XXXXXX");
     if (!mkdtemp(tmp_root)) return 1;
@@ -394,6 +457,7 @@ int main(void) {
     RUN(random_rows_and_streaming);
     RUN(malformed_files);
     RUN(deeply_nested_graphs);
+    RUN(inspect_hostile_names_and_dims);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
     if (system(cmd) != 0) printf("warning: could not remove %s\n", tmp_root);
