@@ -1,5 +1,6 @@
 /* pyjson.c — Python json.dumps() byte-compatible serialisation (see pyjson.h). */
 #include "chat/pyjson.h"
+#include "common/json.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -97,18 +98,27 @@ void olm_pyjson_float(olm_sb *b, double d) {
     }
 }
 
-static void put_number(olm_sb *b, double d) {
-    /* JSON integers come back from cJSON as integral doubles; Python keeps them ints. */
-    if (isfinite(d) && d == floor(d) && fabs(d) < 9007199254740992.0) {
+static void put_number(olm_sb *b, const cJSON *v) {
+    /* Python: an integer literal is an int, printed exactly as written (any size; "-0"
+     * is 0); a fraction or exponent is a float, printed as repr() (1.0, -0.0, 1e+16).
+     * olm_json_parse keeps the literal in valuestring. */
+    if (olm_json_number_is_int(v)) {
+        if (v->valuestring) {
+            const char *t = v->valuestring;
+            bool zero = true;
+            for (const char *p = t + (*t == '-'); *p; p++) zero &= *p == '0';
+            olm_sb_puts(b, zero ? "0" : t);
+            return;
+        }
         char tmp[32];
-        snprintf(tmp, sizeof tmp, "%.0f", d);
+        snprintf(tmp, sizeof tmp, "%.0f", v->valuedouble);
         olm_sb_puts(b, strcmp(tmp, "-0") ? tmp : "0");
-    } else olm_pyjson_float(b, d);
+    } else olm_pyjson_float(b, v->valuedouble);
 }
 
 void olm_pyjson_dump(olm_sb *b, const cJSON *v) {
     if (cJSON_IsString(v)) olm_pyjson_string(b, v->valuestring);
-    else if (cJSON_IsNumber(v)) put_number(b, v->valuedouble);
+    else if (cJSON_IsNumber(v)) put_number(b, v);
     else if (cJSON_IsTrue(v)) olm_sb_puts(b, "true");
     else if (cJSON_IsFalse(v)) olm_sb_puts(b, "false");
     else if (cJSON_IsNull(v)) olm_sb_puts(b, "null");

@@ -3,10 +3,9 @@
  * Phi-4-mini's documented tool format is `json.dumps(tools)` in the system
  * turn, so the bytes the model saw in training are those of Python's default
  * encoder: separators ", " and ": ", ensure_ascii (every non-ASCII character as
- * a lowercase \uXXXX escape, astral ones as surrogate pairs), floats as repr().
- * Limitation: cJSON keeps numbers as doubles, so an integral float written
- * "1.0" in the input comes out "1" (Python would keep 1.0), and integers beyond
- * 2^53 lose precision. */
+ * a lowercase \uXXXX escape, astral ones as surrogate pairs), floats as repr(), ints
+ * exactly (the literal olm_json_parse kept: "1.0" stays 1.0, -0.0 stays -0.0, integers
+ * beyond 2^53 keep every digit). */
 #ifndef OLM_CHAT_PYJSON_H
 #define OLM_CHAT_PYJSON_H
 

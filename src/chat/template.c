@@ -345,7 +345,7 @@ static jval jval_of(const cJSON *obj, const char *key) {
         else if (cJSON_IsObject(x)) v.typename = "dict", v.truthy = x->child != NULL;
         else if (cJSON_IsBool(x)) v.typename = "bool", v.truthy = cJSON_IsTrue(x);
         else if (cJSON_IsNumber(x)) {
-            v.typename = x->valuedouble == (double)(long long)x->valuedouble ? "int" : "float";
+            v.typename = olm_json_number_is_int(x) ? "int" : "float";
             v.truthy = x->valuedouble != 0;
         } else v.typename = "object";
     }

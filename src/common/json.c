@@ -130,6 +130,62 @@ static bool dedupe(cJSON *v) {
     return true;
 }
 
+/* ---- numbers keep their source text ------------------------------------------------
+ * cJSON keeps a double; Python keeps an int as written (any size) and tells 1 from 1.0
+ * and -0 from -0.0. The text of each number literal is put in its node's valuestring
+ * (document order: the literals outside strings, in the order cJSON built the nodes). */
+typedef struct {
+    const char *text;
+    size_t len, at;
+} numscan;
+
+/* The next number literal at or after sc->at (outside strings): its start and length. */
+static bool next_number(numscan *sc, size_t *start, size_t *n) {
+    const char *s = sc->text;
+    bool in_str = false;
+    for (size_t i = sc->at; i < sc->len; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\') i++;
+            else if (c == '"') in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t j = i + 1;
+            while (j < sc->len && ((s[j] >= '0' && s[j] <= '9') || s[j] == '.' || s[j] == 'e' || s[j] == 'E' ||
+                                   s[j] == '+' || s[j] == '-'))
+                j++;
+            *start = i;
+            *n = j - i;
+            sc->at = j;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool attach_numbers(cJSON *v, numscan *sc) {
+    if (cJSON_IsNumber(v)) {
+        size_t st, n;
+        if (!next_number(sc, &st, &n)) return true; /* cannot happen for text cJSON accepted */
+        char *t = malloc(n + 1);
+        if (!t) return false;
+        memcpy(t, sc->text + st, n);
+        t[n] = 0;
+        v->valuestring = t;
+        return true;
+    }
+    for (cJSON *c = v->child; c; c = c->next)
+        if (!attach_numbers(c, sc)) return false;
+    return true;
+}
+
+bool olm_json_number_is_int(const cJSON *v) {
+    if (!cJSON_IsNumber(v)) return false;
+    if (!v->valuestring) return v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 9007199254740992.0;
+    return !strpbrk(v->valuestring, ".eE");
+}
+
 onnxllm_status olm_json_parse(const char *text, size_t len, const char *what, cJSON **out, onnxllm_error *err) {
     *out = NULL;
     if (!text) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "%s: no JSON text", what);
@@ -145,7 +201,8 @@ onnxllm_status olm_json_parse(const char *text, size_t len, const char *what, cJ
         cJSON_Delete(root);
         return fail_at(err, what, text, off, "unexpected text after the JSON value");
     }
-    if (!dedupe(root)) {
+    numscan sc = {text, len, 0};
+    if (!attach_numbers(root, &sc) || !dedupe(root)) {
         cJSON_Delete(root);
         return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "%s: out of memory", what);
     }

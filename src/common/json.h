@@ -9,7 +9,9 @@
  *  - the text must be valid UTF-8 (as Python decoding bytes, or serde_json);
  *  - nesting deeper than OLM_JSON_MAX_DEPTH is an error (recursive readers stay bounded);
  *  - a key given twice in one object keeps the LAST value at the FIRST key's place,
- *    which is what Python's json.loads does (and what HF/Jinja see).
+ *    which is what Python's json.loads does (and what HF/Jinja see);
+ *  - a number node keeps its literal in valuestring ("1.0", "-0", "123456789012345678901"),
+ *    since Python keeps ints exact and tells them from floats (olm_json_number_is_int).
  * Errors name WHAT (a path, "request body"), the line and the column.
  *
  * Getters read one member of an object with its type and range checked and write a
@@ -51,6 +53,10 @@ onnxllm_status olm_json_get_bool(const cJSON *obj, const char *key, const char *
 /* *out points into obj (no copy); max_len: longest accepted length in bytes (0 = any). */
 onnxllm_status olm_json_get_string(const cJSON *obj, const char *key, const char *where, size_t max_len,
                                    bool required, const char **out, onnxllm_error *err);
+
+/* true when v is a number written as an integer literal (Python int); false for a
+ * fraction or exponent (Python float) or a non-number. */
+bool olm_json_number_is_int(const cJSON *v);
 
 /* "a number", "a string", ... for messages. */
 const char *olm_json_type_name(const cJSON *v);

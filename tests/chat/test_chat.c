@@ -501,6 +501,42 @@ TEST(stop_holds_and_resets) {
     CHECK_EQ_STR(err.message, "stop string 1 is empty");
 }
 
+/* issue 12 #16: numbers as Python's json.dumps(json.loads(text)) writes them (-0.0, 1.0,
+ * ints beyond 2^53, duplicate keys); expected bytes from Python
+ * (tests/chat/make_pyjson_fixture.py → fixtures/pyjson_expected.json) */
+TEST(python_json_dumps_numbers) {
+    char *path = path2("fixtures", "pyjson_expected.json");
+    cJSON *cases = NULL;
+    onnxllm_error e = {0};
+    CHECK_EQ_INT(olm_load_json_file(path, &cases, &e), ONNXLLM_OK);
+    free(path);
+    const cJSON *c;
+    int n = 0;
+    cJSON_ArrayForEach(c, cases) {
+        const char *in = cJSON_GetObjectItem(c, "input")->valuestring, *want = cJSON_GetObjectItem(c, "dumps")->valuestring;
+        cJSON *j = NULL;
+        CHECK_EQ_INT(olm_json_parse(in, strlen(in), "case", &j, &e), ONNXLLM_OK);
+        olm_sb b = {0};
+        olm_pyjson_dump(&b, j);
+        char *got = olm_sb_finish(&b);
+        CHECK_EQ_STR(got, want);
+        free(got);
+        cJSON_Delete(j);
+        n++;
+    }
+    CHECK_EQ_INT(n, 6);
+    cJSON_Delete(cases);
+    /* through the tools API: a schema's numbers reach the prompt as Python writes them */
+    char *tools = NULL;
+    CHECK_EQ_INT(onnxllm_chat_format_tools("[{\"name\":\"f\",\"parameters\":{\"minimum\":-0.0,\"maximum\":1.0,"
+                                           "\"default\":123456789012345678901}}]",
+                                           &tools, &e),
+                 ONNXLLM_OK);
+    CHECK_EQ_STR(tools, "[{\"name\": \"f\", \"parameters\": {\"minimum\": -0.0, \"maximum\": 1.0, \"default\": "
+                        "123456789012345678901}}]");
+    free(tools);
+}
+
 /* ---- special tokens in contents cannot forge turns (issue 12) ---------------------- */
 
 /* A byte-level tokenizer (256 byte tokens, a few merges) with Phi-4's special tokens:
@@ -645,6 +681,7 @@ int main(int argc, char **argv) {
     RUN(template_selection_from_folder);
     RUN(builtin_templates);
     RUN(python_json_dumps);
+    RUN(python_json_dumps_numbers);
     RUN(toolcall_parser);
     RUN(toolcall_builders);
     RUN(stop_strings);
