@@ -6,6 +6,7 @@
 # the last lines say how many inputs ran (stat::number_of_executed_units) and how many
 # were new. Crashes land in build-asan/fuzz/TARGET/crash-* (exit status non-zero).
 #   fuzz.sh --list   the targets
+# ONNXLLM_FUZZ_NO_BUILD=1 runs what build-asan holds (sources may be edited meanwhile).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${ASAN_BUILD:-build-asan}
@@ -20,7 +21,7 @@ if [ "${1:-}" = --list ] || [ $# -lt 1 ]; then
   exit 2
 fi
 T=$1 SECS=${2:-600}
-cmake --build "$B" -j"$(nproc)" >/dev/null
+[ "${ONNXLLM_FUZZ_NO_BUILD:-}" = 1 ] || cmake --build "$B" -j"$(nproc)" >/dev/null
 mkdir -p "$B/fuzz/$T"
 LOG=$B/fuzz/$T/run.log
 set +e

@@ -201,10 +201,7 @@ static void edit_config(const char *dir, const char *from, const char *to) {
 
 TEST(folder_errors) {
     expect_load_error("/nonexistent/model", ONNXLLM_ERR_IO, "/nonexistent/model: model folder not found");
-    if (!model_src) {
-        printf("  (no model folder given: folder checks skipped)\n");
-        return;
-    }
+    if (!model_src) SKIP("no model folder given");
     const char *d = copy_model("noconfig");
     sh("rm '%s/genai_config.json'%s", d, "");
     expect_load_error(d, ONNXLLM_ERR_IO, "genai_config.json: cannot open");
@@ -261,6 +258,33 @@ TEST(folder_errors) {
     edit_config(d, "\"eos_token_id\": \\[[0-9, ]*\\]", "\"eos_token_id\": [99999]");
     expect_load_error(d, ONNXLLM_ERR_FORMAT, "eos id 99999 is >= model.vocab_size");
 
+    /* issue 12 #14: a FIFO as genai_config.json / model.onnx is refused, not read */
+    d = copy_model("fifo");
+    sh("rm '%s/genai_config.json' && mkfifo '%s/genai_config.json'", d, d);
+    alarm(20); /* a regression blocks forever: fail instead */
+    expect_load_error(d, ONNXLLM_ERR_IO, "genai_config.json: not a regular file (a FIFO)");
+    d = copy_model("fifo2");
+    sh("rm '%s/model.onnx' && mkfifo '%s/model.onnx'", d, d);
+    expect_load_error(d, ONNXLLM_ERR_IO, "model.onnx: not a regular file (a FIFO)");
+    alarm(0);
+
+    /* issue 12 #10 / #15: counts from the config that size allocations or threads */
+    d = copy_model("manylayers");
+    edit_config(d, "\"num_hidden_layers\": [0-9]*", "\"num_hidden_layers\": 4096");
+    expect_load_error(d, ONNXLLM_ERR_MISMATCH, "but the graph has only");
+    d = copy_model("threads");
+    edit_config(d, "\"session_options\": {", "\"session_options\": {\"intra_op_num_threads\": 100000, ");
+    expect_load_error(d, ONNXLLM_ERR_FORMAT, "intra_op_num_threads: must be an integer in [0, 1024]");
+    d = copy_model("threads2"); /* in range for the file, too many for this machine */
+    edit_config(d, "\"session_options\": {", "\"session_options\": {\"intra_op_num_threads\": 1024, ");
+    {
+        onnxllm_model *tm = NULL;
+        onnxllm_error te = {0};
+        CHECK_EQ_INT(onnxllm_model_load(d, NULL, &tm, &te), ONNXLLM_ERR_INVALID_ARGUMENT); /* threads from the config */
+        CHECK(strstr(te.message, "threads asked for") != NULL);
+        onnxllm_model_free(tm);
+    }
+
     /* max_length above context_length is a caller error */
     onnxllm_model *m = NULL;
     onnxllm_error e = {0};
@@ -271,13 +295,18 @@ TEST(folder_errors) {
     p = onnxllm_model_default_params();
     p.ep = "tpu";
     CHECK_EQ_INT(onnxllm_model_load(model_src, &p, &m, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    /* --threads 100000 never finished loading (ORT starts every thread) */
+    p = onnxllm_model_default_params();
+    p.n_threads = 100000;
+    CHECK_EQ_INT(onnxllm_model_load(model_src, &p, &m, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(e.message, "threads asked for") != NULL);
 }
 
 /* genai_config's "search" gives the defaults onnxruntime-genai users expect: greedy
  * unless do_sample; then its temperature / top_k / top_p; its repetition penalty over
  * the whole sequence; its max_length as the default KV capacity (capped at 4096). */
 TEST(search_defaults) {
-    if (!model_src) return;
+    if (!model_src) SKIP("no model folder given");
     onnxllm_model_params p = onnxllm_model_default_params();
     p.n_threads = 1;
     onnxllm_model *m = NULL;
