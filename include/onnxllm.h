@@ -834,8 +834,13 @@ typedef struct onnxllm_server_params {
     size_t n_aliases;
     int ctx;                          /* tokens of KV per sequence (prompt + answer); default
                                          0 = min(32768, the model's context length) */
-    int parallel;                     /* requests generated at once; default 1 (one sequence:
-                                         requests queue and run one at a time) */
+    int parallel;                     /* scheduler slots: requests generated at once (batched)
+                                         plus cached prefixes; default 4 */
+    int max_queue;                    /* requests waiting for a slot; past it 429 (OpenAI) / 529
+                                         (Anthropic) with Retry-After; default 64 */
+    uint64_t kv_budget_bytes;         /* resident KV of all slots; 0 = the scheduler's default */
+    const char *cache_dir;            /* persistent prefix cache folder; NULL = off */
+    uint64_t cache_dir_max_bytes;     /* its size bound; 0 = the scheduler's default (8 GiB) */
     int threads;                      /* ONNX Runtime threads; 0 = the model's setting */
     const char *ep;                   /* "cpu" / "cuda"; NULL = the model folder's choice */
     const char *cors_origins;         /* NULL = no CORS headers; "*" or comma-separated origins */

@@ -2,12 +2,10 @@
  *
  * The server's API layers build a prompt (token ids), sampler settings and limits,
  * submit them here and get tokens back through a callback; they never touch a
- * sequence. This implementation runs requests one at a time, in submission order,
- * on one engine sequence owned by a worker thread (never two threads computing at
- * once), and keeps that sequence's KV cache between requests: a new prompt that
- * shares a prefix with the previous request's tokens (repeated agent turns) only
- * computes the rest (onnxllm_sequence_reusable_prefix + rewind_to). The batching
- * scheduler (issue 9) replaces this file behind the same interface. */
+ * sequence. Every request runs through one onnxllm_scheduler (continuous batching,
+ * chunked prompts, a prefix cache shared by all requests, a bounded queue whose
+ * overflow makes gen_submit fail with ONNXLLM_ERR_OVERLOADED); this file only
+ * translates between the two interfaces. */
 #ifndef OLM_SERVER_GEN_H
 #define OLM_SERVER_GEN_H
 
@@ -57,18 +55,22 @@ typedef struct gen_request {
      * model still computes each one, so timing and cancellation stay real. */
     const int32_t *forced;
     size_t n_forced;
-    /* Worker thread: each generated token except eos; false stops generation. */
+    /* Scheduler thread: each generated token except eos; false stops generation. */
     bool (*on_token)(void *user, int32_t token);
-    /* Worker thread, optional: the request left the queue and its prompt is being
+    /* Scheduler thread, optional: the request left the queue and its prompt is being
      * computed (n_cached positions reused). */
     void (*on_start)(void *user, int n_cached);
-    /* Exactly once, from the worker (or from gen_cancel for a queued request). */
+    /* Exactly once, from the scheduler thread. */
     void (*on_done)(void *user, const gen_result *r);
     void *user;
 } gen_request;
 
-onnxllm_status gen_engine_create(onnxllm_model *model, gen_engine **out, onnxllm_error *err);
-/* Cancels what runs and what waits (their on_done is called) and stops the worker. */
+/* sp: the scheduler's parameters (NULL: its defaults). */
+onnxllm_status gen_engine_create(onnxllm_model *model, const onnxllm_scheduler_params *sp, gen_engine **out,
+                                 onnxllm_error *err);
+/* The scheduler (for its metrics). */
+onnxllm_scheduler *gen_scheduler(gen_engine *g);
+/* Cancels what runs and what waits (their on_done is called) and stops the scheduler. */
 void gen_engine_free(gen_engine *g);
 /* Whether the constraint can be enforced; when not, *why says so (a sentence). */
 bool gen_supports(const gen_engine *g, const gen_constraint *c, char *why, size_t n);

@@ -36,9 +36,6 @@ static void sink(void *user, out_event ev, int index, const char *s, size_t n, c
 
 static bool on_token(void *user, int32_t tok) {
     job *j = user;
-    double t = srv_now_ms();
-    if (j->t_last_token > 0) met_token_gap(&j->s->metrics, (t - j->t_last_token) / 1e3);
-    j->t_last_token = t;
     return out_token(j->out, tok);
 }
 
@@ -112,13 +109,6 @@ static bool drain(job *j, olm_sb *o) {
     return done;
 }
 
-static const char *metric_reason(const char *finish) {
-    if (!strcmp(finish, "length")) return "length";
-    if (!strcmp(finish, "cancelled")) return "abort";
-    if (!strcmp(finish, "error")) return "error";
-    return "stop";
-}
-
 /* The generation is over: the finish reason, the log fields, the metrics. */
 static void finalize(job *j) {
     const gen_result *r = &j->res;
@@ -144,8 +134,6 @@ static void finalize(job *j) {
     c->n_cached = r->n_cached;
     c->n_generated = r->n_generated;
     c->ttft_ms = r->n_generated ? r->queue_ms + r->ttft_ms : 0;
-    met_request(&j->s->metrics, metric_reason(j->finish_reason), r->n_prompt, r->n_cached, r->n_generated,
-                r->queue_ms / 1e3, r->ttft_ms / 1e3, (srv_now_ms() - c->t0) / 1e3);
 }
 
 const char *job_openai_finish(const job *j) {
@@ -293,8 +281,12 @@ void job_run(srv_call *c, chat_req *r, const job_writer *w, void *api, void (*fr
     if (gen_submit(s->gen, &gr, &j->g, &err)) {
         j->g = NULL;
         job_free(j, api, free_api);
-        srv_error(c, err.status == ONNXLLM_ERR_UNSUPPORTED || err.status == ONNXLLM_ERR_INVALID_ARGUMENT ? 400 : 500,
-                  NULL, "%s", err.message);
+        /* A full queue: 429 for OpenAI clients, 529 (overloaded) for Anthropic ones, both
+         * with Retry-After (srv_error); their SDKs retry. */
+        int status = err.status == ONNXLLM_ERR_OVERLOADED ? (c->api == API_ANTHROPIC ? 529 : 429)
+                   : err.status == ONNXLLM_ERR_UNSUPPORTED || err.status == ONNXLLM_ERR_INVALID_ARGUMENT ? 400
+                                                                                                     : 500;
+        srv_error(c, status, NULL, "%s", err.message);
         return;
     }
     atomic_fetch_add(&s->active, 1);

@@ -55,7 +55,7 @@ struct job {
     olm_sb q, q2;              /* queued events (swapped under the lock) */
     bool done, finished, started, failed;
     int sock;
-    double t_last_write, t_last_token;
+    double t_last_write;
     double ping_ms;
 };
 

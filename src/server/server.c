@@ -37,7 +37,8 @@ onnxllm_server_params onnxllm_server_default_params(void) {
     onnxllm_server_params p = {0};
     p.host = "127.0.0.1";
     p.port = 8080;
-    p.parallel = 1;
+    p.parallel = 4;
+    p.max_queue = 64;
     p.max_body = 16u << 20;
     p.timeout_s = 600;
     p.max_connections = 64;
@@ -178,7 +179,7 @@ void srv_error(srv_call *c, int status, const char *param, const char *fmt, ...)
         else olm_sb_puts(&b, "null");
         olm_sb_puts(&b, "}}");
     }
-    if (status == 503) http_add_header(c->rq, "Retry-After", "1");
+    if (status == 503 || status == 429 || status == 529) http_add_header(c->rq, "Retry-After", "1");
     if (!b.oom) srv_reply_json(c, status, b.p, b.len);
     olm_sb_free(&b);
 }
@@ -228,10 +229,17 @@ static void route_root(srv_call *c) {
 
 static void route_metrics(srv_call *c) {
     srv *s = c->s;
-    int running = 0, waiting = 0;
-    if (s->gen) gen_counts(s->gen, &running, &waiting);
+    onnxllm_string txt = {0};
+    onnxllm_error e = {0};
+    if (s->gen && onnxllm_scheduler_metrics(gen_scheduler(s->gen), s->model_name ? s->model_name : "", &txt, &e)) {
+        onnxllm_string_free(&txt);
+        srv_error(c, 500, NULL, "metrics: %s", e.message);
+        return;
+    }
     olm_sb b = {0};
-    met_write(&s->metrics, &b, s->model_name ? s->model_name : "", running, waiting);
+    if (txt.len) olm_sb_put(&b, txt.data, txt.len);
+    onnxllm_string_free(&txt);
+    met_write(&s->metrics, &b);
     common_headers(c);
     if (!b.oom) http_reply(c->rq, 200, "text/plain; version=0.0.4; charset=utf-8", b.p ? b.p : "", b.len);
     olm_sb_free(&b);
@@ -425,6 +433,7 @@ static void srv_destroy(srv *s) {
     free(s->model_dir);
     free(s->host);
     free(s->cors);
+    free(s->cache_dir);
     free_list(s->keys, s->n_keys);
     free_list(s->aliases, s->n_aliases);
     free(s->model_name);
@@ -444,7 +453,9 @@ onnxllm_status onnxllm_server_create(const onnxllm_server_params *p, onnxllm_ser
     if (!d.host || !*d.host) d.host = "127.0.0.1";
     if (d.port < 0 || d.port > 65535) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "port %d is not in 0..65535", d.port);
     if (d.ctx < 0) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "ctx must be >= 0");
-    if (d.parallel < 1) d.parallel = 1;
+    if (d.parallel < 1 || d.parallel > 64)
+        return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "parallel must be in 1..64 (got %d)", d.parallel);
+    if (d.max_queue < 0) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "max_queue must be >= 0");
     if (d.max_body == 0) d.max_body = 16u << 20;
     if (d.timeout_s <= 0) d.timeout_s = 600;
     if (d.max_connections <= 0) d.max_connections = 64;
@@ -460,6 +471,8 @@ onnxllm_status onnxllm_server_create(const onnxllm_server_params *p, onnxllm_ser
     s->model_dir = dup_or_null(d.model_dir);
     s->host = dup_or_null(d.host);
     s->cors = d.cors_origins && *d.cors_origins ? strdup(d.cors_origins) : NULL;
+    s->cache_dir = d.cache_dir && *d.cache_dir ? strdup(d.cache_dir) : NULL;
+    if (d.cache_dir && *d.cache_dir && !s->cache_dir) oom = true;
     s->keys = dup_list(d.api_keys, d.n_api_keys, &oom);
     s->n_keys = d.n_api_keys;
     s->aliases = dup_list(d.aliases, d.n_aliases, &oom);
@@ -471,6 +484,7 @@ onnxllm_status onnxllm_server_create(const onnxllm_server_params *p, onnxllm_ser
     s->p.model_dir = s->model_dir;
     s->p.host = s->host;
     s->p.cors_origins = s->cors;
+    s->p.cache_dir = s->cache_dir;
     s->p.api_keys = (const char *const *)s->keys;
     s->p.aliases = (const char *const *)s->aliases;
     s->p.test_outputs = (const char *const *)tests;
@@ -542,7 +556,13 @@ static onnxllm_status load(srv *s, onnxllm_error *err) {
                                                &s->test_outputs[i], err)))
                 return st;
     }
-    return gen_engine_create(s->model, &s->gen, err);
+    onnxllm_scheduler_params sp = onnxllm_scheduler_default_params();
+    sp.n_slots = s->p.parallel;
+    sp.max_queue = s->p.max_queue;
+    sp.kv_budget_bytes = s->p.kv_budget_bytes;
+    sp.cache_dir = s->p.cache_dir;
+    if (s->p.cache_dir_max_bytes) sp.cache_dir_max_bytes = s->p.cache_dir_max_bytes;
+    return gen_engine_create(s->model, &sp, &s->gen, err);
 }
 
 onnxllm_status onnxllm_server_run(onnxllm_server *sv, onnxllm_error *err) {
@@ -555,9 +575,6 @@ onnxllm_status onnxllm_server_run(onnxllm_server *sv, onnxllm_error *err) {
         if (err) *err = le;
         return le.status;
     }
-    if (s->p.parallel > 1 && s->p.log_requests)
-        fprintf(stderr, "onnxllm serve: --parallel %d: requests are generated one at a time until the batching "
-                        "scheduler lands; the others wait in the queue\n", s->p.parallel);
     atomic_store(&s->state, SRV_READY);
     /* Wait for stop(): it writes the grace period (ms) to the pipe. */
     int grace = -1;

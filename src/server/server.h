@@ -16,7 +16,7 @@ enum { SRV_LOADING, SRV_READY, SRV_DRAINING, SRV_FAILED };
 
 typedef struct srv {
     onnxllm_server_params p;   /* strings owned below */
-    char *model_dir, *host, *cors;
+    char *model_dir, *host, *cors, *cache_dir;
     char **keys, **aliases;
     size_t n_keys, n_aliases;
     http_server *http;

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +35,13 @@ static void help(FILE *f) {
             "                          requested model name is answered by the loaded model\n"
             "      --ctx N             KV capacity per request in tokens, prompt + answer (default\n"
             "                          min(32768, the model's context); Claude Code needs >= 16384)\n"
-            "      --parallel N        requests generated at once (default 1; more wait in a queue)\n"
+            "      --parallel N        scheduler slots: requests generated at once, batched, and\n"
+            "                          cached conversation prefixes (default 4, at most 64)\n"
+            "      --max-queue N       requests waiting for a slot (default 64); past it: 429\n"
+            "                          (OpenAI) / 529 (Anthropic) with Retry-After\n"
+            "      --kv-budget BYTES   KV memory for all slots, e.g. 8G (default: half the free memory)\n"
+            "      --cache-dir DIR     keep conversation prefixes on disk across evictions and restarts\n"
+            "      --cache-dir-max BYTES  bound of --cache-dir, oldest first (default 8G)\n"
             "      --threads N         ONNX Runtime threads (default: the model's setting)\n"
             "      --ep cpu|cuda       execution provider (default: the model folder's choice)\n"
             "      --cors ORIGINS      allow browsers from these origins (\"*\" or comma-separated)\n"
@@ -105,6 +112,29 @@ static bool read_keys(const char *path, strlist *l, strlist *keep) {
     return true;
 }
 
+/* "8G", "512M", "1048576": bytes (binary multiples); false for anything else. */
+static bool parse_bytes(const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    if (!*s || *s == '-') return false;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s) return false;
+    int shift = 0;
+    if (*end) {
+        const char *u = "KMGT";
+        const char *k = strchr(u, *end >= 'a' ? *end - 32 : *end);
+        if (!k || !*k) return false;
+        shift = 10 * (int)(k - u + 1);
+        end++;
+        if (*end == 'i') end++;
+        if (*end == 'B' || *end == 'b') end++;
+        if (*end) return false;
+    }
+    if (shift && v > (UINT64_MAX >> shift)) return false;
+    *out = (uint64_t)v << shift;
+    return true;
+}
+
 static bool parse_num(const char *s, double lo, double hi, double *v) {
     char *end;
     errno = 0;
@@ -132,7 +162,7 @@ static void *signals(void *arg) {
 
 int cmd_serve(int argc, char **argv) {
     enum { O_HOST = 1000, O_PORT, O_KEY, O_KEYFILE, O_ALIAS, O_CTX, O_PARALLEL, O_THREADS, O_EP, O_CORS, O_MAXBODY,
-           O_TIMEOUT, O_MAXCONN, O_PING, O_QUIET, O_TEST, O_DRAIN };
+           O_TIMEOUT, O_MAXCONN, O_PING, O_QUIET, O_TEST, O_DRAIN, O_MAXQUEUE, O_KVBUDGET, O_CACHEDIR, O_CACHEMAX };
     static const struct option opts[] = {{"model", required_argument, 0, 'm'},
                                          {"host", required_argument, 0, O_HOST},
                                          {"port", required_argument, 0, O_PORT},
@@ -141,6 +171,10 @@ int cmd_serve(int argc, char **argv) {
                                          {"alias", required_argument, 0, O_ALIAS},
                                          {"ctx", required_argument, 0, O_CTX},
                                          {"parallel", required_argument, 0, O_PARALLEL},
+                                         {"max-queue", required_argument, 0, O_MAXQUEUE},
+                                         {"kv-budget", required_argument, 0, O_KVBUDGET},
+                                         {"cache-dir", required_argument, 0, O_CACHEDIR},
+                                         {"cache-dir-max", required_argument, 0, O_CACHEMAX},
                                          {"threads", required_argument, 0, O_THREADS},
                                          {"ep", required_argument, 0, O_EP},
                                          {"cors", required_argument, 0, O_CORS},
@@ -204,6 +238,31 @@ int cmd_serve(int argc, char **argv) {
             else if (c == O_THREADS) p.threads = (int)v;
             else if (c == O_TIMEOUT) p.timeout_s = (int)v;
             else p.max_connections = (int)v;
+            break;
+        case O_MAXQUEUE:
+            if (!parse_num(optarg, 0, 1e6, &v) || v != (long long)v) {
+                rc = cli_usage_error("serve", "--max-queue: '%s' is not a count (0..1000000)", optarg);
+                goto done;
+            }
+            p.max_queue = (int)v;
+            break;
+        case O_KVBUDGET: case O_CACHEMAX: {
+            uint64_t b;
+            if (!parse_bytes(optarg, &b) || b == 0) {
+                rc = cli_usage_error("serve", "%s: '%s' is not a size (bytes, or with K, M, G, T)", argv[optind - 1],
+                                     optarg);
+                goto done;
+            }
+            if (c == O_KVBUDGET) p.kv_budget_bytes = b;
+            else p.cache_dir_max_bytes = b;
+            break;
+        }
+        case O_CACHEDIR:
+            if (!*optarg) {
+                rc = cli_usage_error("serve", "--cache-dir needs a folder");
+                goto done;
+            }
+            p.cache_dir = optarg;
             break;
         case O_MAXBODY:
             if (!parse_num(optarg, 1, 1e12, &v) || v != (long long)v) {
