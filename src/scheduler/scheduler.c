@@ -76,6 +76,7 @@ static void *loop(void *arg);
 
 onnxllm_status onnxllm_scheduler_create(onnxllm_model *m, const onnxllm_scheduler_params *params,
                                         onnxllm_scheduler **out, onnxllm_error *err) {
+    if (!out) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "scheduler: out is NULL");
     *out = NULL;
     onnxllm_scheduler_params p = params ? *params : onnxllm_scheduler_default_params();
     if (!m) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "scheduler: no model");
@@ -155,6 +156,7 @@ fail:
 
 onnxllm_status onnxllm_scheduler_submit(onnxllm_scheduler *s, const onnxllm_request_params *p,
                                         onnxllm_request **out, onnxllm_error *err) {
+    if (!out) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "submit: out is NULL");
     *out = NULL;
     if (!s || !p) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "submit: no scheduler or parameters");
     const onnxllm_model *m = s->m;
@@ -259,6 +261,10 @@ void onnxllm_request_cancel(onnxllm_request *r) {
 }
 
 void onnxllm_request_wait(onnxllm_request *r, onnxllm_request_result *out) {
+    if (!r) {
+        if (out) memset(out, 0, sizeof *out);
+        return;
+    }
     onnxllm_scheduler *s = r->s;
     if (s) {
         pthread_mutex_lock(&s->mu);
@@ -868,6 +874,9 @@ void onnxllm_scheduler_free(onnxllm_scheduler *s) {
 }
 
 void onnxllm_scheduler_get_stats(onnxllm_scheduler *s, onnxllm_scheduler_stats *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    if (!s) return;
     pthread_mutex_lock(&s->mu);
     *out = s->st;
     out->running = s->n_running;
