@@ -790,6 +790,65 @@ TEST(admission_refusals) {
     free(j);
 }
 
+/* Bad parameters: errors naming what is wrong, never a crash. */
+TEST(create_and_submit_errors) {
+    onnxllm_model *m = load("tiny-gqa");
+    if (!m) {
+        CHECK(0);
+        return;
+    }
+    onnxllm_scheduler_params p = onnxllm_scheduler_default_params();
+    onnxllm_scheduler *s = NULL;
+    onnxllm_error e = {0};
+    p.n_slots = 0;
+    CHECK_EQ_INT(onnxllm_scheduler_create(m, &p, &s, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(e.message, "n_slots") != NULL);
+    p.n_slots = 65;
+    CHECK_EQ_INT(onnxllm_scheduler_create(m, &p, &s, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    p = onnxllm_scheduler_default_params();
+    p.max_queue = -1;
+    CHECK_EQ_INT(onnxllm_scheduler_create(m, &p, &s, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    p = onnxllm_scheduler_default_params();
+    p.kv_budget_bytes = 100; /* not one position */
+    CHECK_EQ_INT(onnxllm_scheduler_create(m, &p, &s, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    p = onnxllm_scheduler_default_params();
+    char file[600];
+    snprintf(file, sizeof file, "%s/a-file", scratch);
+    FILE *f = fopen(file, "w");
+    if (f) fclose(f);
+    p.cache_dir = file; /* a file, not a folder */
+    CHECK_EQ_INT(onnxllm_scheduler_create(m, &p, &s, &e), ONNXLLM_ERR_IO);
+    printf("  cache_dir on a file: %s\n", e.message);
+    CHECK(s == NULL);
+    CHECK_EQ_INT(onnxllm_scheduler_create(NULL, NULL, &s, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_INT(onnxllm_scheduler_create(m, NULL, NULL, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_INT(onnxllm_scheduler_create(m, NULL, &s, &e), ONNXLLM_OK);
+    onnxllm_request_params rp = onnxllm_request_default_params();
+    int32_t ids[3] = {5, 6, 7};
+    rp.prompt = ids;
+    rp.n_prompt = 3;
+    onnxllm_request *r = NULL;
+    CHECK_EQ_INT(onnxllm_scheduler_submit(s, &rp, NULL, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_INT(onnxllm_scheduler_submit(s, NULL, &r, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_INT(onnxllm_scheduler_submit(NULL, &rp, &r, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    rp.max_new_tokens = 0;
+    CHECK_EQ_INT(onnxllm_scheduler_submit(s, &rp, &r, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    ids[1] = -1;
+    rp.max_new_tokens = 4;
+    CHECK_EQ_INT(onnxllm_scheduler_submit(s, &rp, &r, &e), ONNXLLM_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(e.message, "position 1") != NULL);
+    onnxllm_request_result res;
+    onnxllm_request_wait(NULL, &res); /* no-ops */
+    onnxllm_request_cancel(NULL);
+    onnxllm_request_free(NULL);
+    onnxllm_scheduler_stats st;
+    onnxllm_scheduler_get_stats(NULL, &st);
+    CHECK_EQ_INT(st.n_slots, 0);
+    onnxllm_scheduler_free(s);
+    onnxllm_scheduler_free(NULL);
+    onnxllm_model_free(m);
+}
+
 /* Handles outliving the scheduler, a free from inside a callback. */
 static void free_self(const onnxllm_request_result *r, void *u) {
     (void)r;
@@ -991,6 +1050,7 @@ int main(int argc, char **argv) {
     RUN(longrope_rewind_and_reuse);
     RUN(cancel_mid_prefill_and_mid_decode);
     RUN(admission_refusals);
+    RUN(create_and_submit_errors);
     RUN(handle_lifetimes);
     RUN(forced_tokens_and_admit);
     RUN(random_submit_cancel_finish);
