@@ -51,6 +51,17 @@ static double now_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* Anonymous memory on transparent huge pages (smaps_rollup), MB: where the weights went. */
+static double anon_huge_mb(void) {
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "AnonHugePages:", 14)) kb = strtod(line + 14, NULL);
+    if (f) fclose(f);
+    return kb / 1024.0;
+}
+
 static double peak_rss_mb(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -83,6 +94,7 @@ static int run_ours(const opts_t *o, result_t *r, bool hugepages) {
         return 1;
     }
     r->load_ms = now_ms() - t0;
+    fprintf(stderr, "  (%s: %.0f MB on huge pages after load)\n", hugepages ? "ours" : "ours-4k", anon_huge_mb());
     int V = o->vocab;
     int32_t *ids = malloc(sizeof(int32_t) * (size_t)o->max_length);
     for (int k = 0; k < o->n_prompts; k++) {
@@ -135,6 +147,8 @@ static int run_genai(const opts_t *o, result_t *r) {
     OGA(OgaConfigOverlay(cfg, overlay));
     OGA(OgaCreateModelFromConfig(cfg, &model));
     r->load_ms = now_ms() - t0;
+    fprintf(stderr, "  (genai%s: %.0f MB on huge pages after load)\n", getenv("GLIBC_TUNABLES") ? "-thp" : "",
+            anon_huge_mb());
     OgaDestroyConfig(cfg);
     int32_t *ids = malloc(sizeof(int32_t) * (size_t)o->max_length);
     for (int k = 0; k < o->n_prompts; k++) {
