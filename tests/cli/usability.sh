@@ -2,7 +2,7 @@
 # usability.sh ONNXLLM SOURCE_DIR DEMO_MODEL — what a first-time user trips over (issue 13),
 # on the demo model (Phi-4-mini tokenizer and template, random weights):
 #   1  make run with a MODEL that does not exist: an error, no download, no demo fallback
-#   2  a tokenizer that does not fit the model: refused at load (run, chat) and by
+#   2  a tokenizer that does not fit the model: refused at load (run, chat, serve) and by
 #      build-model, exit 1, with a message naming both sizes
 #   8  genai_config's "search" gives run/chat/generate their defaults; flags override;
 #      search.max_length is the default KV capacity; --ignore-eos
@@ -56,6 +56,8 @@ has err "vocabulary has $V entries" "tokenizer mismatch names the model's vocabu
 expect "chat with a tokenizer bigger than the model" 1 "$BIN" chat -m "$T/tiny" -n 2
 has err "does not belong to this model" "chat: tokenizer mismatch message"
 grep -q "conversation" "$T/err" && fail "chat blames the conversation" "$T/err" || ok
+expect "serve with a tokenizer bigger than the model" 1 timeout 120 "$BIN" serve -m "$T/tiny" --port 0
+has err "does not belong to this model" "serve: tokenizer mismatch message"
 expect "build-model with a tokenizer bigger than the preset" 1 \
   "$BIN" build-model --preset tiny-1layer -o "$T/tiny2" --tokenizer-dir "$DEMO" -q
 has err "does not belong to this model" "build-model: tokenizer mismatch message"
