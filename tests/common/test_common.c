@@ -18,6 +18,12 @@ TEST(fail_formats_message) {
     olm_wrap(&e, ONNXLLM_ERR_FORMAT, "ctx");
     CHECK_EQ_STR(e.message, "ctx: x: 3");
     CHECK_EQ_INT(olm_fail(NULL, ONNXLLM_ERR_IO, "no err"), ONNXLLM_ERR_IO);
+    /* found by fuzz_safetensors (10-minute run): a tensor name with a newline made a
+     * two-line message; names quoted from files may also carry terminal escapes */
+    olm_fail(&e, ONNXLLM_ERR_FORMAT, "tensor '%s': bad", "a\nb\x1b[2J\x7f");
+    CHECK_EQ_STR(e.message, "tensor 'a\\x0ab\\x1b[2J\\x7f': bad");
+    olm_wrap(&e, ONNXLLM_ERR_FORMAT, "in %s", "x\ty");
+    CHECK(strchr(e.message, '\t') == NULL && strchr(e.message, '\n') == NULL);
 }
 
 TEST(json_error_has_position) {
