@@ -15,6 +15,7 @@
  * batched decoder can allocate [B, ...] blocks and give each sequence a row. */
 #include "engine/batch.h"
 #include "common/error.h"
+#include "common/checked.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +39,16 @@ onnxllm_status olm_kvcache_init(onnxllm_model *m, olm_kvcache *kv, onnxllm_error
     if (!kv->k || !kv->v) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "KV cache: out of memory");
     onnxllm_status st = ONNXLLM_OK;
     if (kv->shared) {
-        int64_t shape[4] = {1, kv->nkv, kv->cap, kv->head};
-        size_t layer_bytes = (size_t)(kv->nkv * kv->cap * kv->head) * kv->elem;
+        int64_t shape[4] = {1, kv->nkv, kv->cap, kv->head}, elems;
+        size_t layer_bytes, all;
+        /* the sizes come from genai_config.json: checked products, not wrapped ones */
+        if (!olm_dims_product(shape, 4, 0, &elems) || !olm_mul_size((size_t)elems, kv->elem, &layer_bytes) ||
+            !olm_mul_size(layer_bytes, 2 * (size_t)kv->n_layers, &all))
+            return olm_fail(err, ONNXLLM_ERR_FORMAT,
+                            "KV cache: %d layers x 2 x [%lld, %lld, %lld] does not fit in memory (genai_config.json)",
+                            kv->n_layers, (long long)kv->nkv, (long long)kv->cap, (long long)kv->head);
         if (!m->dev_alloc) {
-            kv->block_bytes = layer_bytes * 2 * (size_t)kv->n_layers;
+            kv->block_bytes = all;
             kv->block = mmap(NULL, kv->block_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                              -1, 0);
             if (kv->block == MAP_FAILED) {
