@@ -36,12 +36,22 @@
  * sequence on its own thread). onnxllm_sequence_cancel() may be called from any
  * thread or a signal handler.
  *
- * Global state. The library keeps none of its own; what reaches the process: ONNX
- * Runtime's environment is one per process (shared by every model), and
- * onnxllm_model_params.hugepages registers an allocator with it while a model loads
- * (one load at a time, under a process-wide lock that is tried, never waited for);
- * onnxllm_pull initialises libcurl (its global init is not thread-safe with respect to
- * other libcurl users starting at the same moment).
+ * Global state — what there is, exactly:
+ *  - the library's own: two process-wide objects, both set once and safe from any
+ *    thread: a mutex that lets one model load at a time register the huge-page
+ *    allocator (onnxllm_model_params.hugepages; tried, never waited for), and the
+ *    once-flag of libcurl's global init with its result (below). Nothing else: every
+ *    other piece of state lives in a handle the caller owns.
+ *  - ONNX Runtime's: its environment (OrtEnv: logging, thread pools, telemetry) is one
+ *    per process, shared by every model and by any other ORT user in the process;
+ *    onnxllm creates it (on a short-lived thread with a large stack: ORT's telemetry
+ *    parses /proc/self/cmdline recursively) and releases it with the last model.
+ *    hugepages registers an allocator with it while a model loads.
+ *  - libcurl's: onnxllm_pull calls curl_global_init() once per process and never
+ *    curl_global_cleanup() (a library must not tear down TLS state the application may
+ *    use); that first init is not thread-safe against other libcurl users starting at
+ *    the same moment.
+ *  - errno is used inside a call (thread-local) and not meaningful afterwards.
  */
 #ifndef ONNXLLM_H
 #define ONNXLLM_H
