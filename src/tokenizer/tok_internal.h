@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "onnxllm.h"
+#include "common/json.h" /* olm_json_type_name */
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -315,7 +316,8 @@ onnxllm_status olm_pattern_parse(const cJSON *pat, const char *where, const char
                                  onnxllm_error *err);
 void olm_pattern_free(olm_pattern *p);
 bool olm_regex_translate(const char *re, olm_buf *out);
-const char *olm_json_type(const cJSON *j);
+/* olm_json_type_name (common/json.h): "a number", "an object", ... for messages */
+#define olm_json_type olm_json_type_name
 /* normalizers.c */
 onnxllm_status olm_normalizer_parse(const cJSON *j, const char *file, olm_normalizer *out, onnxllm_error *err);
 void olm_normalizer_free(olm_normalizer *n);

@@ -13,16 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *olm_json_type(const cJSON *j) {
-    if (!j) return "nothing";
-    if (cJSON_IsNull(j)) return "null";
-    if (cJSON_IsBool(j)) return "a boolean";
-    if (cJSON_IsNumber(j)) return "a number";
-    if (cJSON_IsString(j)) return "a string";
-    if (cJSON_IsArray(j)) return "an array";
-    if (cJSON_IsObject(j)) return "an object";
-    return "an invalid value";
-}
 
 /* HF compiles patterns with Oniguruma, where \s is White_Space and \w is
  * Alphabetic|Mark|Decimal_Number|Connector_Punctuation|Join_Control. PCRE2 (even with UCP)

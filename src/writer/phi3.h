@@ -98,6 +98,16 @@ typedef struct olm_build_options {
 onnxllm_status olm_phi3_write(const olm_phi3_config *c, const olm_weight_source *w,
                               const olm_build_options *o, const char *out_dir, onnxllm_error *err);
 
+/* The public entry points' common end (build-model, convert, quantize): checks p,
+ * takes the writer options from it (tokenizer files from p->tokenizer_dir, else from
+ * `in` when it holds a tokenizer.json), and writes the folder atomically through a
+ * staging folder (common/fsutil.h olm_outdir), refusing an out_dir that is `in`.
+ * rope_from (quantize): the fp32 model whose rope tables are copied in. */
+struct olm_fp32_model;
+onnxllm_status olm_write_model_folder(const olm_phi3_config *c, const olm_weight_source *w,
+                                      const onnxllm_build_params *p, const char *in, const char *out_dir,
+                                      const struct olm_fp32_model *rope_from, onnxllm_error *err);
+
 /* ---- additions (writer engineer) ---- */
 
 /* head_dim, or hidden_size / num_attention_heads when head_dim is 0. */
