@@ -107,7 +107,10 @@ fleet() {
     [ "$mode" = affinity-kill ] && args+=(--kill)
     [ "$mode" = roundrobin ] && args+=(--min-hit-rate 0)
     say "fleet: $mode"
+    # --parallel 6: enough scheduler slots to keep every session a replica may get (the
+    # spread of 6 sessions over 3 replicas by hashing is uneven; 5 on one is possible)
     node tests/deploy/fleet.mjs --onnxllm "$BIN" --model "$MODEL" "${args[@]}" --json "$OUT/fleet-$mode.json" \
+      --serve-arg --parallel --serve-arg 6 \
       --metrics-out "$OUT/metrics.txt" | tail -1
     node -e '
       const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
