@@ -6,6 +6,7 @@
 #                                       container exits 0
 #   scripts/deploy-test.sh fleet [BUILD_DIR]      3 replicas behind nginx, 6 agent sessions x 5
 #                                       turns: affinity, round-robin, affinity + a replica killed
+#                                       (SIGKILL), affinity + a replica drained (SIGTERM)
 #   scripts/deploy-test.sh all [BUILD_DIR]
 # SKIP_BUILD=1: test the image $IMAGE as it is (default localhost/onnxllm:latest).
 # Needs root for podman (scripts/make-base-image.sh installs it). Builds compile the whole
@@ -102,9 +103,10 @@ container() {
 
 fleet() {
   local mode
-  for mode in affinity roundrobin affinity-kill; do
-    local args=(--mode "${mode%-kill}")
+  for mode in affinity roundrobin affinity-kill affinity-stop; do
+    local args=(--mode "${mode%-*}")
     [ "$mode" = affinity-kill ] && args+=(--kill)
+    [ "$mode" = affinity-stop ] && args+=(--stop)
     [ "$mode" = roundrobin ] && args+=(--min-hit-rate 0)
     say "fleet: $mode"
     # --parallel 6: enough scheduler slots to keep every session a replica may get (the
@@ -115,7 +117,7 @@ fleet() {
     node -e '
       const s = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
       const m = s.metrics;
-      console.log(`| ${process.argv[2]} | ${s.turns_after_first} | ${(100 * s.turn_hit_rate).toFixed(1)} % | ${(100 * s.metrics_token_hit_rate).toFixed(1)} % (${m.hits}/${m.queries}) | ${s.per_replica_sessions.map((l) => l.length).join("/")} | ${s.kill ? `replica with sessions ${s.killed.sessions} killed at turn 3: ${s.requests_failed_by_kill} request(s) failed (in flight on it, retried ok), all ${s.sessions} sessions completed` : s.failed.length + " failed"} | ${s.wall_s.toFixed(1)} s |`)' \
+      console.log(`| ${process.argv[2]} | ${s.turns_after_first} | ${(100 * s.turn_hit_rate).toFixed(1)} % | ${(100 * s.metrics_token_hit_rate).toFixed(1)} % (${m.hits}/${m.queries}) | ${s.per_replica_sessions.map((l) => l.length).join("/")} | ${s.stop ? `replica with sessions ${s.killed.sessions} stopped (SIGTERM) at turn 3: ${s.requests_failed_by_kill} request(s) failed, it exited ${s.drained_exit.code}, all ${s.sessions} sessions completed` : s.kill ? `replica with sessions ${s.killed.sessions} killed (SIGKILL) at turn 3: ${s.requests_failed_by_kill} request(s) failed (in flight on it, retried ok), all ${s.sessions} sessions completed` : s.failed.length + " failed"} | ${s.wall_s.toFixed(1)} s |`)' \
       "$OUT/fleet-$mode.json" "$mode" | tee -a "$OUT/results.md"
   done
   node tools/deploy/check.mjs --root "$ROOT" --onnxllm "$BIN" --metrics "$OUT/metrics.txt" | tail -2

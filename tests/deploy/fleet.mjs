@@ -1,7 +1,7 @@
 // Fleet test: N `onnxllm serve` replicas on loopback ports behind nginx with
 // deploy/nginx/onnxllm.conf, S concurrent agent sessions of T turns each.
 //   node fleet.mjs --onnxllm BIN --model DIR [--replicas 3] [--sessions 6] [--turns 5]
-//        [--mode affinity|roundrobin] [--kill] [--json OUT] [--metrics-out FILE] [--serve-arg ARG]...
+//        [--mode affinity|roundrobin] [--kill|--stop] [--json OUT] [--metrics-out FILE] [--serve-arg ARG]...
 // Sessions speak the three APIs the way the real clients identify themselves:
 //   claude  /v1/messages, header X-Claude-Code-Session-Id (+ metadata.user_id), streamed or not
 //   codex   /v1/responses, body prompt_cache_key only (nginx reads it with njs)
@@ -31,7 +31,8 @@ const NREP = Number(opt('--replicas', 3));
 const NSESS = Number(opt('--sessions', 6));
 const NTURNS = Number(opt('--turns', 5));
 const MODE = opt('--mode', 'affinity');
-const KILL = argv.includes('--kill');
+const STOP = argv.includes('--stop'); // like --kill, with SIGTERM (a drain: rolling restart)
+const KILL = argv.includes('--kill') || STOP;
 const JSON_OUT = opt('--json');
 const MAX_TOKENS = Number(opt('--max-tokens', 12));
 const MIN_HIT = Number(opt('--min-hit-rate', MODE === 'affinity' ? 0.9 : 0));
@@ -200,7 +201,7 @@ async function turn(s, k) {
 }
 
 // ---- run --------------------------------------------------------------------------------
-const summary = { mode: MODE, kill: KILL, replicas: NREP, sessions: NSESS, turns: NTURNS, max_tokens: MAX_TOKENS };
+const summary = { mode: MODE, kill: KILL, stop: STOP, replicas: NREP, sessions: NSESS, turns: NTURNS, max_tokens: MAX_TOKENS };
 try {
     const ports = [];
     for (let i = 0; i < NREP; i++) ports.push(await freePort());
@@ -256,8 +257,8 @@ try {
         const idx = ports.indexOf(victim);
         killed = { port: victim, replica: idx, sessions: all.filter((r) => r.turn === 2 && portOf(r.upstream) === victim).map((r) => r.session) };
         killAt = Date.now() - T0;
-        procs[idx].kill('SIGKILL');
-        log(`killed replica ${idx} (port ${victim}), which served sessions ${killed.sessions}`);
+        procs[idx].kill(STOP ? 'SIGTERM' : 'SIGKILL');
+        log(`${STOP ? 'stopped (SIGTERM)' : 'killed'} replica ${idx} (port ${victim}), which served sessions ${killed.sessions}`);
     }
     await Promise.all(running);
     const after = await Promise.all(ports.map((p, i) => (killed && killed.replica === i ? null : scrape(p))));
@@ -324,6 +325,13 @@ try {
             }
         }
         summary.requests_failed_by_kill = summary.failed.length;
+        if (STOP) {
+            // a drain loses nothing: what ran on it finished, new turns went elsewhere
+            check(summary.failed.length === 0, `requests failed during a drain: ${JSON.stringify(summary.failed)}`);
+            const ex = await procs[killed.replica].exited;
+            check(ex.code === 0, `the drained replica exited with ${JSON.stringify(ex)}`);
+            summary.drained_exit = ex;
+        }
     }
     if (MODE === 'affinity' && !killed) check(summary.turn_hit_rate >= MIN_HIT, `turn hit rate ${summary.turn_hit_rate.toFixed(3)} < ${MIN_HIT}`);
     if (MODE === 'affinity' && killed && MIN_HIT > 0)
@@ -351,4 +359,4 @@ if (failures.length) {
     process.exit(1);
 }
 fs.rmSync(work, { recursive: true, force: true });
-console.log(`fleet (${MODE}${KILL ? ', kill' : ''}): ${summary.turns_after_first} turns after the first, hit rate ${(summary.turn_hit_rate * 100).toFixed(1)} %, passed`);
+console.log(`fleet (${MODE}${STOP ? ', stop' : KILL ? ', kill' : ''}): ${summary.turns_after_first} turns after the first, hit rate ${(summary.turn_hit_rate * 100).toFixed(1)} %, passed`);
