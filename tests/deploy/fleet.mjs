@@ -34,6 +34,7 @@ const MODE = opt('--mode', 'affinity');
 const STOP = argv.includes('--stop'); // like --kill, with SIGTERM (a drain: rolling restart)
 const KILL = argv.includes('--kill') || STOP;
 const JSON_OUT = opt('--json');
+const NGINX = opt('--nginx', fs.existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx');
 const MAX_TOKENS = Number(opt('--max-tokens', 12));
 const MIN_HIT = Number(opt('--min-hit-rate', MODE === 'affinity' ? 0.9 : 0));
 const serveArgs = argv.flatMap((a, i) => (a === '--serve-arg' ? [argv[i + 1]] : []));
@@ -213,7 +214,7 @@ try {
         const p = spawn('bash', [path.join(ROOT, 'tests/deploy/nginx-conf.sh'), ngx, String(LB), MODE, ...ports.map(String)], { stdio: 'inherit' });
         p.on('exit', (c) => (c === 0 ? res() : rej(new Error('nginx-conf.sh failed'))));
     });
-    start('nginx', ['-p', ngx, '-c', path.join(ngx, 'nginx.conf'), '-g', 'daemon off;'], 'nginx');
+    start(NGINX, ['-p', ngx, '-c', path.join(ngx, 'nginx.conf'), '-g', 'daemon off;'], 'nginx');
     for (const p of ports) if (!(await waitHttp(`http://127.0.0.1:${p}/health`, 120000))) throw new Error(`replica on ${p} never became ready`);
     if (!(await waitHttp(`http://127.0.0.1:${LB}/nginx-health`, 10000))) throw new Error('nginx did not start');
     log(`replicas ready on ${ports.join(' ')}, nginx on ${LB} (${MODE})`);
