@@ -5,11 +5,11 @@
 //   node bench/server/bench_server.mjs ONNXLLM MODEL_DIR [--threads 2] [--ctx 4096]
 //        [--max-tokens 64] [--repeat 3] [--count-seconds 10] [--prompt TEXT]
 //
-// 1. One streaming request, HTTP vs CLI, same prompt, greedy: `onnxllm run --json`
-//    reports its own time to first token and decode rate; the server's are measured
-//    by this client from the bytes on the wire (request sent → first token's chunk;
-//    first → last token). Each server request follows one with another prompt, so it
-//    reuses only the template's first token (a cold prompt, as the CLI's).
+// 1. One streaming request, HTTP vs CLI, same prompt, greedy, each in a fresh process
+//    (the CLI runs first, then the servers: never two full-size models in memory):
+//    `onnxllm run --json` reports its own time to first token and decode rate; the
+//    server's are measured by this client from the bytes on the wire (request sent →
+//    first token's chunk; first → last token), on the first request after its load.
 // 2. POST /v1/messages/count_tokens with the captured Claude Code 2.1.328 request
 //    (~11k tokens, 12 tools): requests/s over a keep-alive connection, 1 and 2 clients.
 import { spawn, spawnSync } from "node:child_process";
@@ -29,16 +29,44 @@ const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length 
 const now = () => performance.now();
 console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
 
-// --- the server
-const srv = spawn(bin, ["serve", "-m", model, "--port", "0", "--threads", String(threads), "--ctx", String(ctx), "--quiet"], { stdio: ["ignore", "ignore", "pipe"] });
-let log = "";
-srv.stderr.on("data", (d) => (log += d));
-let port = 0;
-const tLoad = now();
-while (!port) { const m = /:(\d+) \(loading/.exec(log); if (m) port = +m[1]; else await new Promise((r) => setTimeout(r, 20)); if (now() - tLoad > 600000) throw new Error(log); }
-const url = `http://127.0.0.1:${port}`;
-for (;;) { const r = await fetch(`${url}/health`).catch(() => null); if (r?.status === 200) break; await new Promise((r) => setTimeout(r, 100)); }
-console.log(`server ready in ${((now() - tLoad) / 1000).toFixed(1)} s (port ${port})`);
+function cliOnce() {
+  const r = spawnSync(bin, ["run", "-m", model, "-p", prompt, "-n", String(maxTokens), "--temperature", "0", "--threads", String(threads), "--max-length", String(ctx), "--json"], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`onnxllm run failed: ${r.stderr}`);
+  const j = JSON.parse(r.stdout);
+  return { ttft: j.timings.ttft_ms, decode: j.timings.decode_tok_s, n: j.usage.completion_tokens, text: j.text };
+}
+
+// --- CLI runs first: one full-size model in memory at a time (the server is not up yet)
+const cli = [];
+for (let k = 0; k < repeat; k++) cli.push(cliOnce());
+
+// --- the server (started fresh for each measured request, as the CLI process is)
+let srv = null, log = "", stopping = false, url = "";
+async function startServer() {
+  srv = spawn(bin, ["serve", "-m", model, "--port", "0", "--threads", String(threads), "--ctx", String(ctx), "--quiet"], { stdio: ["ignore", "ignore", "pipe"] });
+  log = "";
+  stopping = false;
+  srv.stderr.on("data", (d) => (log += d));
+  srv.on("exit", (code) => { if (!stopping) { console.error(`the server exited (${code}):\n${log}`); process.exit(1); } });
+  let port = 0;
+  const tLoad = now();
+  while (!port) { const m = /:(\d+) \(loading/.exec(log); if (m) port = +m[1]; else await new Promise((r) => setTimeout(r, 20)); }
+  url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    const r = await fetch(`${url}/health`).catch(() => null);
+    if (r?.status === 200) break;
+    const b = r ? await r.json().catch(() => ({})) : {};
+    if (b.status === "failed") { console.error(`the server could not load the model: ${b.error?.message}`); srv.kill(); process.exit(1); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return (now() - tLoad) / 1000;
+}
+async function stopServer() {
+  stopping = true;
+  const exited = new Promise((r) => srv.on("exit", r));
+  srv.kill("SIGTERM");
+  await exited;
+}
 
 async function streamOnce(p) {
   const t0 = now();
@@ -67,19 +95,12 @@ async function streamOnce(p) {
   return { ttft: tFirst - t0, decode: (usage.completion_tokens - 1) / ((tLast - tFirst) / 1000), n: usage.completion_tokens, text };
 }
 
-function cliOnce() {
-  const r = spawnSync(bin, ["run", "-m", model, "-p", prompt, "-n", String(maxTokens), "--temperature", "0", "--threads", String(threads), "--max-length", String(ctx), "--json"], { encoding: "utf8", maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`onnxllm run failed: ${r.stderr}`);
-  const j = JSON.parse(r.stdout);
-  return { ttft: j.timings.ttft_ms, decode: j.timings.decode_tok_s, n: j.usage.completion_tokens, text: j.text };
-}
-
-await streamOnce("Warm-up: say something about the weather."); // first-run effects of ORT
-const cli = [], http = [];
+const http = [];
 for (let k = 0; k < repeat; k++) {
-  cli.push(cliOnce());
-  await streamOnce(`Another prompt, number ${k}, to move the server's cache away.`);
+  const loadS = await startServer();
   http.push(await streamOnce(prompt));
+  console.log(`   (server run ${k + 1}: ready in ${loadS.toFixed(1)} s)`);
+  if (k < repeat - 1) await stopServer();
 }
 const same = http.every((h) => h.n === cli[0].n) && cli.every((c) => c.n === cli[0].n);
 console.log(`\n1. one streaming request, ${threads} threads, ctx ${ctx}, ${cli[0].n} generated tokens, ${repeat} repeats (median)`);
@@ -105,6 +126,5 @@ for (const clients of [1, 2]) {
   const s = (now() - t0) / 1000;
   console.log(`   ${clients} client${clients > 1 ? "s" : " "}: ${(n / s).toFixed(1)} requests/s (${(1000 * s / n * clients).toFixed(2)} ms each)`);
 }
-srv.kill("SIGTERM");
-await new Promise((r) => srv.on("exit", r));
+await stopServer();
 console.log(`\nload average after: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);

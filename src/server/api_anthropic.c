@@ -49,7 +49,7 @@ static bool tool_result_text(const cJSON *content, const char *path, olm_sb *out
         } else if (!strcmp(type, "image") || !strcmp(type, "document")) {
             join(out, "[image omitted: this model reads text only]", "\n");
         } else {
-            char *j = cJSON_PrintUnformatted(b);
+            char *j = jw_print(b);
             if (!j) return rerr(e, 500, NULL, "out of memory");
             join(out, j, "\n");
             free(j);
@@ -151,7 +151,7 @@ static bool parse_messages(chat_req *r, const cJSON *msgs, req_err *e) {
                 snprintf(fp, sizeof fp, "%s.input", bp);
                 if (input && !cJSON_IsNull(input) && !cJSON_IsObject(input))
                     return rerr(e, 400, fp, "%s: expected an object, got %s", fp, jtype(input));
-                char *args = input && cJSON_IsObject(input) ? cJSON_PrintUnformatted(input) : strdup("{}");
+                char *args = input && cJSON_IsObject(input) ? jw_print(input) : strdup("{}");
                 if (!cur && !(cur = creq_add(r, R_ASSISTANT))) {
                     free(args);
                     return rerr(e, 500, NULL, "out of memory");
@@ -243,7 +243,7 @@ static bool parse_tools(chat_req *r, const cJSON *b, req_err *e) {
         r->con.kind = name ? GEN_CONSTRAINT_TOOL_NAMED : GEN_CONSTRAINT_TOOL_CALL;
         r->con.field = "tool_choice";
         if (name && !(r->con.tool_name = r->con_tool = strdup(name))) return rerr(e, 500, NULL, "out of memory");
-        if (r->tools && !(r->con.tools = r->con_tools = cJSON_PrintUnformatted(r->tools)))
+        if (r->tools && !(r->con.tools = r->con_tools = jw_print(r->tools)))
             return rerr(e, 500, NULL, "out of memory");
         return true;
     }
@@ -457,7 +457,7 @@ void api_anthropic_messages(srv_call *c) {
     const char *body = http_body(c->rq, &len);
     req_err e = {0};
     chat_req r;
-    creq_init(&r, API_ANTHROPIC);
+    creq_init(&r, API_ANTHROPIC, c->s);
     cJSON *b = jparse_body(body, len, &e);
     if (b && api_anthropic_parse(c, b, &r, false, &e) && creq_prepare(c->s, &r, &e)) {
         cJSON_Delete(b);
@@ -480,7 +480,7 @@ void api_anthropic_count_tokens(srv_call *c) {
     const char *body = http_body(c->rq, &len);
     req_err e = {0};
     chat_req r;
-    creq_init(&r, API_ANTHROPIC);
+    creq_init(&r, API_ANTHROPIC, c->s);
     cJSON *b = jparse_body(body, len, &e);
     char *text = NULL;
     if (b && api_anthropic_parse(c, b, &r, true, &e) && (text = creq_render_text(c->s, &r, &e))) {

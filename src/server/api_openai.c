@@ -160,7 +160,7 @@ static bool parse_tools(chat_req *r, const cJSON *b, req_err *e) {
     r->con.kind = name ? GEN_CONSTRAINT_TOOL_NAMED : GEN_CONSTRAINT_TOOL_CALL;
     r->con.field = "tool_choice";
     if (name && !(r->con.tool_name = r->con_tool = strdup(name))) return rerr(e, 500, NULL, "out of memory");
-    if (r->tools && !(r->con.tools = r->con_tools = cJSON_PrintUnformatted(r->tools))) return rerr(e, 500, NULL, "out of memory");
+    if (r->tools && !(r->con.tools = r->con_tools = jw_print(r->tools))) return rerr(e, 500, NULL, "out of memory");
     return true;
 }
 
@@ -184,7 +184,7 @@ static bool parse_format(chat_req *r, const cJSON *rf, const char *field, req_er
         const cJSON *schema = cJSON_GetObjectItemCaseSensitive(js, "schema");
         r->con.kind = GEN_CONSTRAINT_JSON_SCHEMA;
         r->con.strict = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(js, "strict"));
-        if (schema && !(r->con.schema = r->con_schema = cJSON_PrintUnformatted(schema)))
+        if (schema && !(r->con.schema = r->con_schema = jw_print(schema)))
             return rerr(e, 500, NULL, "out of memory");
         return true;
     }
@@ -387,7 +387,7 @@ void api_openai_chat(srv_call *c) {
     const char *body = http_body(c->rq, &len);
     req_err e = {0};
     chat_req r;
-    creq_init(&r, API_OPENAI);
+    creq_init(&r, API_OPENAI, c->s);
     cJSON *b = jparse_body(body, len, &e);
     if (b && api_openai_parse_chat(c, b, &r, &e) && creq_prepare(c->s, &r, &e)) {
         cJSON_Delete(b);
@@ -441,7 +441,7 @@ void api_openai_completions(srv_call *c) {
     const char *body = http_body(c->rq, &len);
     req_err e = {0};
     chat_req r;
-    creq_init(&r, API_OPENAI);
+    creq_init(&r, API_OPENAI, c->s);
     cJSON *b = jparse_body(body, len, &e);
     bool ok = b && parse_common(c, b, &r, &e) && parse_prompt(c->s, &r, cJSON_GetObjectItemCaseSensitive(b, "prompt"), &e);
     if (ok) {

@@ -167,7 +167,7 @@ static bool parse_tools(chat_req *r, const cJSON *b, req_err *e) {
     r->con.kind = name ? GEN_CONSTRAINT_TOOL_NAMED : GEN_CONSTRAINT_TOOL_CALL;
     r->con.field = "tool_choice";
     if (name && !(r->con.tool_name = r->con_tool = strdup(name))) return rerr(e, 500, NULL, "out of memory");
-    if (r->tools && !(r->con.tools = r->con_tools = cJSON_PrintUnformatted(r->tools))) return rerr(e, 500, NULL, "out of memory");
+    if (r->tools && !(r->con.tools = r->con_tools = jw_print(r->tools))) return rerr(e, 500, NULL, "out of memory");
     return true;
 }
 
@@ -345,12 +345,12 @@ static void response_obj(job *j, olm_sb *o, const char *status, bool final) {
     jw_num(o, j->r->sp.temperature);
     olm_sb_puts(o, ",\"text\":{\"format\":{\"type\":\"text\"}},\"tool_choice\":");
     if (a->tool_choice) {
-        char *tc = cJSON_PrintUnformatted(a->tool_choice);
+        char *tc = jw_print(a->tool_choice);
         olm_sb_puts(o, tc ? tc : "\"auto\"");
         free(tc);
     } else olm_sb_puts(o, "\"auto\"");
     olm_sb_puts(o, ",\"tools\":");
-    char *tools = a->tools ? cJSON_PrintUnformatted(a->tools) : NULL;
+    char *tools = a->tools ? jw_print(a->tools) : NULL;
     olm_sb_puts(o, tools ? tools : "[]");
     free(tools);
     olm_sb_puts(o, ",\"top_p\":");
@@ -547,7 +547,7 @@ void api_responses(srv_call *c) {
     const char *body = http_body(c->rq, &len);
     req_err e = {0};
     chat_req r;
-    creq_init(&r, API_RESPONSES);
+    creq_init(&r, API_RESPONSES, c->s);
     cJSON *b = jparse_body(body, len, &e);
     if (b && api_responses_parse(c, b, &r, &e) && creq_prepare(c->s, &r, &e)) {
         rs_state *a = calloc(1, sizeof *a);

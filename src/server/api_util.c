@@ -26,7 +26,7 @@ void api_tokenize(srv_call *c) {
     bool add_special = false, pieces = false;
     char *rendered = NULL;
     chat_req r;
-    creq_init(&r, API_OPENAI);
+    creq_init(&r, API_OPENAI, c->s);
     if (!jstr(b, "content", "content", false, &text, &e) || (!text && !jstr(b, "prompt", "prompt", false, &text, &e)) ||
         (!text && !jstr(b, "text", "text", false, &text, &e)) || !jbool(b, "add_special", "add_special", &add_special, &e) ||
         !jbool(b, "with_pieces", "with_pieces", &pieces, &e))
@@ -126,7 +126,7 @@ void api_apply_template(srv_call *c) {
     const char *body = http_body(c->rq, &len);
     req_err e = {0};
     chat_req r;
-    creq_init(&r, API_OPENAI);
+    creq_init(&r, API_OPENAI, c->s);
     cJSON *b = jparse_body(body, len, &e);
     char *text = NULL;
     if (!b || !oa_parse_chat(&r, b, &e) || !(text = creq_render_text(c->s, &r, &e))) return fail(c, b, &r, &e);

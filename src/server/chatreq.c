@@ -92,10 +92,12 @@ cJSON *jparse_body(const char *body, size_t len, req_err *e) {
 
 /* ---- the request ------------------------------------------------------------------ */
 
-void creq_init(chat_req *r, srv_api api) {
+void creq_init(chat_req *r, srv_api api, const srv *s) {
     memset(r, 0, sizeof *r);
     r->api = api;
-    r->sp = onnxllm_sampler_default_params();
+    /* the model's own defaults (genai_config "search"), as the CLI and onnxruntime-genai
+     * use them; the request's fields override */
+    r->sp = s && s->model ? onnxllm_model_sampler_params(s->model) : onnxllm_sampler_default_params();
     uint64_t seed = 0;
     if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) seed = (uint64_t)srv_now_ms();
     r->sp.seed = seed;
@@ -242,7 +244,7 @@ static char *py_json(const char *json) {
 /* Python json.dumps of a string. */
 static char *py_str(const char *s) {
     cJSON *v = cJSON_CreateString(s);
-    char *j = v ? cJSON_PrintUnformatted(v) : NULL;
+    char *j = v ? jw_print(v) : NULL;
     cJSON_Delete(v);
     if (!j) return NULL;
     char *p = py_json(j);
@@ -295,7 +297,7 @@ char *creq_render_text(srv *s, chat_req *r, req_err *e) {
         }
         msgs[k++] = (onnxllm_chat_message){role_name(m->role), content, NULL};
     }
-    if (r->tools && cJSON_GetArraySize(r->tools) > 0 && !(tools = cJSON_PrintUnformatted(r->tools))) goto oom;
+    if (r->tools && cJSON_GetArraySize(r->tools) > 0 && !(tools = jw_print(r->tools))) goto oom;
     onnxllm_error err = {0};
     if (onnxllm_chat_render(s->tmpl, msgs, k, tools, true, &prompt, &err)) {
         rerr(e, err.status == ONNXLLM_ERR_OUT_OF_MEMORY ? 500 : 400, "messages", "%s", err.message);

@@ -71,7 +71,8 @@ typedef struct chat_req {
     int gen_max;               /* tokens to generate at most */
 } chat_req;
 
-void creq_init(chat_req *r, srv_api api);
+/* s (may be NULL): the model whose sampling defaults apply. */
+void creq_init(chat_req *r, srv_api api, const srv *s);
 void creq_free(chat_req *r);
 chat_msg *creq_add(chat_req *r, int role);
 bool creq_add_call(chat_msg *m, const char *id, const char *name, const char *args_json);

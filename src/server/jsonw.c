@@ -100,3 +100,32 @@ void jw_num(olm_sb *b, double v) {
     }
     olm_sb_puts(b, t);
 }
+
+void jw_value(olm_sb *b, const cJSON *v) {
+    if (!v || cJSON_IsNull(v)) olm_sb_puts(b, "null");
+    else if (cJSON_IsTrue(v)) olm_sb_puts(b, "true");
+    else if (cJSON_IsFalse(v)) olm_sb_puts(b, "false");
+    else if (cJSON_IsString(v)) jw_cstr(b, v->valuestring);
+    else if (cJSON_IsNumber(v)) {
+        if (v->valuestring && *v->valuestring) olm_sb_puts(b, v->valuestring);
+        else jw_num(b, v->valuedouble);
+    } else if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
+        bool obj = cJSON_IsObject(v);
+        olm_sb_putc(b, obj ? '{' : '[');
+        for (const cJSON *c = v->child; c; c = c->next) {
+            if (c != v->child) olm_sb_putc(b, ',');
+            if (obj) {
+                jw_cstr(b, c->string ? c->string : "");
+                olm_sb_putc(b, ':');
+            }
+            jw_value(b, c);
+        }
+        olm_sb_putc(b, obj ? '}' : ']');
+    } else olm_sb_puts(b, "null");
+}
+
+char *jw_print(const cJSON *v) {
+    olm_sb b = {0};
+    jw_value(&b, v);
+    return olm_sb_finish(&b);
+}

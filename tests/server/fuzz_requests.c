@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
     req_err e = {0};
     chat_req r;
     C.session[0] = 0; /* each input derives its own x-session-id */
-    creq_init(&r, api == 0 ? API_ANTHROPIC : api == 1 ? API_OPENAI : API_RESPONSES);
+    creq_init(&r, api == 0 ? API_ANTHROPIC : api == 1 ? API_OPENAI : API_RESPONSES, NULL);
     cJSON *b = jparse_body((const char *)d + 1, n - 1, &e);
     bool ok = b && (api == 0 ? api_anthropic_parse(&C, b, &r, d[0] & 4, &e)
                     : api == 1 ? api_openai_parse_chat(&C, b, &r, &e)
