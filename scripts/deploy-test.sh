@@ -55,7 +55,7 @@ container() {
   "${PODMAN[@]}" run -d --name "$name" --network host --health-interval=disable \
     -v "$MODEL:/models:ro" -e PORT="$port" "$IMAGE" \
     --model /models --host 127.0.0.1 --port "$port" --threads 1 --drain-timeout 30 >/dev/null
-  trap '"${PODMAN[@]}" rm -f "$name" >/dev/null 2>&1 || true' RETURN
+  trap '"${PODMAN[@]}" rm -f "$name" >/dev/null 2>&1 || true' EXIT # also when a check fails (exit 1)
   local code="" seen503=0
   for _ in $(seq 600); do
     code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health" || true)
