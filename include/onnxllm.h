@@ -360,6 +360,12 @@ void onnxllm_sampler_reset(onnxllm_sampler *s, uint64_t seed);
  * The logits are not modified. */
 int32_t onnxllm_sampler_sample(onnxllm_sampler *s, const float *logits, int n_vocab,
                                const int32_t *history, size_t n_history);
+/* The same among the tokens allowed by `mask` (bit id&31 of word id/32 set, as
+ * onnxllm_matcher_fill_mask fills it; NULL = all): a disallowed token is never
+ * drawn, greedy picks the best allowed one. Returns -1 when the mask allows no
+ * token. Does not allocate. */
+int32_t onnxllm_sampler_sample_masked(onnxllm_sampler *s, const float *logits, int n_vocab, const uint32_t *mask,
+                                      size_t n_words, const int32_t *history, size_t n_history);
 
 /* ---- sequences --------------------------------------------------------------*/
 onnxllm_status onnxllm_sequence_create(onnxllm_model *m, onnxllm_sequence **out, onnxllm_error *err);
@@ -711,6 +717,106 @@ void onnxllm_stop_flush(onnxllm_stop *s, const char **emit, size_t *emit_len);
 int onnxllm_stop_matched(const onnxllm_stop *s);
 void onnxllm_stop_reset(onnxllm_stop *s);
 void onnxllm_stop_free(onnxllm_stop *s);
+
+/* ============================================================================
+ * Grammar: constrained decoding (JSON Schema, tool calls)   — src/grammar/
+ * ==========================================================================*/
+/* @@GRAMMAR@@ */
+/* At each generation step a matcher gives the mask of tokens after which the
+ * output is still a prefix of some valid document; the sampler draws only from
+ * it, so a finished output always parses and validates.
+ *
+ *   onnxllm_grammar_vocab  per tokenizer, built once (token bytes, token trie);
+ *                          immutable: share it between threads and grammars.
+ *   onnxllm_grammar        a compiled JSON Schema / response_format / tool set;
+ *                          immutable after compilation: any number of threads
+ *                          may create matchers from it and use them at once.
+ *   onnxllm_matcher        the state of one output (one request); one thread at a
+ *                          time. fill_mask and accept do not allocate once warm.
+ *
+ * Masks are bit sets over the vocabulary: bit (id & 31) of word id / 32, set =
+ * allowed; onnxllm_grammar_mask_words() words. eos ids are allowed only when
+ * the output is complete. Unsupported schema keywords are a compile error
+ * (ONNXLLM_ERR_UNSUPPORTED) whose message names the keyword and its place,
+ * never silently ignored; annotations (title, description, default, ...) are
+ * ignored. See docs/grammar.md for the exact coverage and whitespace rules. */
+typedef struct onnxllm_grammar_vocab onnxllm_grammar_vocab;
+typedef struct onnxllm_grammar onnxllm_grammar;
+typedef struct onnxllm_matcher onnxllm_matcher;
+
+/* n_vocab: mask length (the model's vocabulary, >= the tokenizer's; 0 = the
+ * tokenizer's). eos: the ids that end an output (e.g. onnxllm_model_eos), at most 8. */
+onnxllm_status onnxllm_grammar_vocab_create(const onnxllm_tokenizer *tok, int n_vocab, const int32_t *eos, size_t n_eos,
+                                            onnxllm_grammar_vocab **out, onnxllm_error *err);
+void onnxllm_grammar_vocab_free(onnxllm_grammar_vocab *v);
+int onnxllm_grammar_vocab_size(const onnxllm_grammar_vocab *v);
+/* The bytes token `id` adds to the text (*len 0 and NULL for special/added tokens
+ * and ids that are not tokens). Valid as long as v. */
+const char *onnxllm_grammar_vocab_token_bytes(const onnxllm_grammar_vocab *v, int32_t id, size_t *len);
+
+typedef enum onnxllm_whitespace {
+    ONNXLLM_WS_FLEXIBLE = 0, /* JSON whitespace allowed between tokens, at most max_whitespace bytes per gap */
+    ONNXLLM_WS_COMPACT = 1   /* none at all: {"a":1,"b":[2,3]} */
+} onnxllm_whitespace;
+
+typedef struct onnxllm_grammar_params {
+    onnxllm_whitespace whitespace; /* default FLEXIBLE */
+    int max_whitespace;            /* default 12 (bytes per gap: ", " / ": " / newline + indentation) */
+    int max_depth;                 /* nesting limit of objects/arrays; default 64 */
+    int max_configurations;        /* ambiguity kept at once (anyOf prefixes); default 128 */
+} onnxllm_grammar_params;
+onnxllm_grammar_params onnxllm_grammar_default_params(void);
+
+/* A JSON Schema (text). Errors: malformed JSON → ONNXLLM_ERR_INVALID_ARGUMENT;
+ * an unsupported keyword or an unsatisfiable schema → ONNXLLM_ERR_UNSUPPORTED /
+ * ONNXLLM_ERR_INVALID_ARGUMENT with a message naming it. p may be NULL. */
+onnxllm_status onnxllm_grammar_compile_json_schema(const onnxllm_grammar_vocab *v, const char *schema, size_t len,
+                                                   const onnxllm_grammar_params *p, onnxllm_grammar **out,
+                                                   onnxllm_error *err);
+/* A response format (JSON text): OpenAI Chat response_format
+ * {"type":"json_schema","json_schema":{"name","schema","strict"}} / {"type":"json_object"} /
+ * {"type":"text"}, Responses text.format {"type":"json_schema","name","schema"} /
+ * {"type":"json_object"} / {"type":"text"}, or Ollama's format ("json" or a schema object).
+ * json_object = any JSON object. "text" → *out = NULL (no constraint), ONNXLLM_OK. */
+onnxllm_status onnxllm_grammar_compile_response_format(const onnxllm_grammar_vocab *v, const char *format_json,
+                                                       const onnxllm_grammar_params *p, onnxllm_grammar **out,
+                                                       onnxllm_error *err);
+/* Phi-4 tool calls: <|tool_call|>[{"name": NAME, "arguments": ARGS}, ...]<|/tool_call|>
+ * where ARGS is an object valid for that tool's parameters.
+ *   tools_json: JSON array in OpenAI ({"type":"function","function":{name, parameters}}),
+ *     Anthropic ({name, input_schema}) or plain ({name, parameters}) form.
+ *   tool_choice_json: NULL or "auto" / {"type":"auto"}: free text, or a tool call once
+ *     the model emits <|tool_call|> (then constrained until <|/tool_call|>);
+ *     "required" / "any" / {"type":"any"}: output is exactly a tool call;
+ *     {"type":"function","function":{"name":N}} / {"type":"tool","name":N} / {"name":N}:
+ *     exactly a call of tool N; "none" / {"type":"none"}: free text without tool calls.
+ *     ({"disable_parallel_tool_use":true} in an Anthropic tool_choice turns parallel off.)
+ *   parallel: several calls in the array (false: exactly one).
+ * Needs <|tool_call|> and <|/tool_call|> in the vocabulary (Phi-4-mini). */
+onnxllm_status onnxllm_grammar_compile_tools(const onnxllm_grammar_vocab *v, const char *tools_json,
+                                             const char *tool_choice_json, bool parallel,
+                                             const onnxllm_grammar_params *p, onnxllm_grammar **out,
+                                             onnxllm_error *err);
+void onnxllm_grammar_free(onnxllm_grammar *g);
+size_t onnxllm_grammar_mask_words(const onnxllm_grammar *g);
+const onnxllm_grammar_vocab *onnxllm_grammar_get_vocab(const onnxllm_grammar *g);
+
+onnxllm_status onnxllm_matcher_create(const onnxllm_grammar *g, onnxllm_matcher **out, onnxllm_error *err);
+void onnxllm_matcher_free(onnxllm_matcher *m);
+void onnxllm_matcher_reset(onnxllm_matcher *m); /* back to the start of an output */
+/* The allowed tokens now (n_words >= onnxllm_grammar_mask_words). After eos was
+ * accepted the mask is empty. */
+onnxllm_status onnxllm_matcher_fill_mask(onnxllm_matcher *m, uint32_t *mask, size_t n_words, onnxllm_error *err);
+/* Advances by a token; ONNXLLM_ERR_INVALID_ARGUMENT (state unchanged) when it is
+ * not allowed. An eos id is allowed only when accepting and ends the output. */
+onnxllm_status onnxllm_matcher_accept(onnxllm_matcher *m, int32_t token, onnxllm_error *err);
+/* Advances by raw text bytes (validation without a tokenizer). */
+onnxllm_status onnxllm_matcher_accept_bytes(onnxllm_matcher *m, const char *s, size_t n, onnxllm_error *err);
+bool onnxllm_matcher_is_accepting(const onnxllm_matcher *m); /* the output may end here */
+bool onnxllm_matcher_is_finished(const onnxllm_matcher *m);  /* eos was accepted */
+/* The one allowed token when the mask has exactly one bit set ("forced": append it
+ * without sampling), else -1. */
+int32_t onnxllm_mask_single(const uint32_t *mask, size_t n_words);
 
 /* ============================================================================
  * Download of published models                        — src/pull/

@@ -187,24 +187,12 @@ static int32_t argmax(const float *l, int n) {
     return best;
 }
 
-int32_t onnxllm_sampler_sample(onnxllm_sampler *s, const float *logits, int n_vocab, const int32_t *history,
-                               size_t n_history) {
+/* Draws from the candidates cand[0..n) of the (penalised) logits w. */
+static int32_t sample_cands(onnxllm_sampler *s, float *w, int n) {
     const onnxllm_sampler_params *p = &s->p;
-    int V = n_vocab < s->vocab ? n_vocab : s->vocab;
-    const float *l = logits;
-    if (has_penalties(p) && history && n_history) {
-        memcpy(s->work, logits, sizeof(float) * (size_t)V);
-        apply_penalties(s, history, n_history);
-        l = s->work;
-    }
-    if (p->temperature <= 0.0f || p->top_k == 1) return argmax(l, V);
-    if (l != s->work) memcpy(s->work, logits, sizeof(float) * (size_t)V);
-    float *w = s->work;
     /* Non-finite logits (-inf masks) get probability 0; NaN is treated as -inf. */
-    for (int i = 0; i < V; i++)
-        if (w[i] != w[i]) w[i] = -INFINITY;
-    for (int i = 0; i < V; i++) s->cand[i] = i;
-    int n = V;
+    for (int i = 0; i < n; i++)
+        if (w[s->cand[i]] != w[s->cand[i]]) w[s->cand[i]] = -INFINITY;
     if (p->top_k > 0 && p->top_k < n) {
         select_top(w, s->cand, n, p->top_k);
         n = p->top_k;
@@ -258,4 +246,59 @@ int32_t onnxllm_sampler_sample(onnxllm_sampler *s, const float *logits, int n_vo
         if (u < acc) return s->cand[i];
     }
     return s->cand[n - 1];
+}
+
+int32_t onnxllm_sampler_sample(onnxllm_sampler *s, const float *logits, int n_vocab, const int32_t *history,
+                               size_t n_history) {
+    const onnxllm_sampler_params *p = &s->p;
+    int V = n_vocab < s->vocab ? n_vocab : s->vocab;
+    const float *l = logits;
+    if (has_penalties(p) && history && n_history) {
+        memcpy(s->work, logits, sizeof(float) * (size_t)V);
+        apply_penalties(s, history, n_history);
+        l = s->work;
+    }
+    if (p->temperature <= 0.0f || p->top_k == 1) return argmax(l, V);
+    if (l != s->work) memcpy(s->work, logits, sizeof(float) * (size_t)V);
+    for (int i = 0; i < V; i++) s->cand[i] = i;
+    return sample_cands(s, s->work, V);
+}
+
+int32_t onnxllm_sampler_sample_masked(onnxllm_sampler *s, const float *logits, int n_vocab, const uint32_t *mask,
+                                      size_t n_words, const int32_t *history, size_t n_history) {
+    if (!mask) return onnxllm_sampler_sample(s, logits, n_vocab, history, n_history);
+    const onnxllm_sampler_params *p = &s->p;
+    int V = n_vocab < s->vocab ? n_vocab : s->vocab;
+    if ((size_t)V > n_words * 32) V = (int)(n_words * 32);
+    /* candidates: the allowed ids, in id order */
+    int n = 0;
+    for (size_t w = 0; w * 32 < (size_t)V; w++)
+        for (uint32_t x = mask[w]; x; x &= x - 1) {
+            int id = (int)(w * 32) + __builtin_ctz(x);
+            if (id < V) s->cand[n++] = id;
+        }
+    if (!n) return -1;
+    const float *l = logits;
+    if (has_penalties(p) && history && n_history) {
+        for (int i = 0; i < n; i++) s->work[s->cand[i]] = logits[s->cand[i]];
+        /* penalties touch history ids: give the disallowed ones a value too */
+        for (size_t i = 0; i < n_history; i++)
+            if (history[i] >= 0 && history[i] < V && !((mask[history[i] >> 5] >> (history[i] & 31)) & 1))
+                s->work[history[i]] = -INFINITY;
+        apply_penalties(s, history, n_history);
+        l = s->work;
+    }
+    if (p->temperature <= 0.0f || p->top_k == 1) { /* greedy among the allowed: first maximum */
+        int32_t best = s->cand[0];
+        float bv = l[best];
+        for (int i = 1; i < n; i++)
+            if (l[s->cand[i]] > bv || (bv != bv && l[s->cand[i]] == l[s->cand[i]])) {
+                bv = l[s->cand[i]];
+                best = s->cand[i];
+            }
+        return best;
+    }
+    if (l != s->work)
+        for (int i = 0; i < n; i++) s->work[s->cand[i]] = logits[s->cand[i]];
+    return sample_cands(s, s->work, n);
 }

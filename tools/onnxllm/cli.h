@@ -32,6 +32,7 @@ int cmd_pull(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_schema_test(int argc, char **argv);
 
 /* Prints "onnxllm CMD: <message>" to stderr and returns the exit code for a library
  * error: 130 when cancelled, else 1 (the command line was fine: see the rule above). */

@@ -23,6 +23,7 @@ static const struct {
     {"quantize", cmd_quantize, "turn an fp32 model folder into the CPU int4 one"},
     {"convert", cmd_convert, "convert a Hugging Face safetensors checkpoint to ONNX"},
     {"inspect", cmd_inspect, "list a model's inputs, outputs, nodes and initializers"},
+    {"schema-test", cmd_schema_test, "check texts against JSON Schemas token by token (constrained decoding)"},
 };
 
 static void usage(FILE *f) {

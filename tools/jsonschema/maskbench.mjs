@@ -1,0 +1,246 @@
+#!/usr/bin/env node
+// maskbench.mjs — MaskBench counts for onnxllm's constrained decoding.
+//
+//   node tools/jsonschema/maskbench.mjs --bin build/onnxllm --tokenizer TOK.json
+//        [--data DIR] [--subset K] [--out PREFIX] [--compact] [--check LIMITS.json]
+//
+// For every schema file of the data folder (MaskBench format: {schema, tests:
+// [{data, valid}]}), each test instance is serialised compactly
+// (JSON.stringify) and checked with `onnxllm schema-test` token by token
+// (Phi-4-mini tokenizer). Counted per schema, as MaskBench does
+// (jsonschemabench/maskbench/scripts/maskbench_results.py):
+//   compile error       the schema does not compile (unsupported keyword, ...)
+//   validation error    a valid instance is rejected
+//   invalidation error  an invalid instance is accepted
+//   passing             compiled, no validation or invalidation error
+// Each instance is also validated with ajv + ajv-formats (draft 2020-12 /
+// draft-07 / draft-04 by $schema): "label_vs_ajv" counts instances whose
+// dataset label ajv disagrees with, and "accepted_ajv_invalid" counts texts
+// the grammar accepted that ajv rejects (the number that matters for users).
+// Timings: every mask computation (one per token plus the final one) and
+// every compilation, one thread, as printed by schema-test.
+//
+// --subset K keeps every K-th schema (sorted by name): the fixed subset the
+// test suite runs. --out PREFIX writes PREFIX.json (summary + per-schema
+// results) and PREFIX.md (the table). --check LIMITS.json fails (exit 1) when
+// a count is outside the limits given there.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const Ajv2020 = require("ajv/dist/2020").default;
+const Ajv07 = require("ajv").default;
+const addFormats = require("ajv-formats").default;
+
+function arg(name, def) {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : def;
+}
+const bin = arg("--bin", "build/onnxllm");
+const tokenizer = arg("--tokenizer");
+const dataDir = arg("--data", path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../../shared/jsonschema/maskbench-dev"));
+const subset = parseInt(arg("--subset", "1"), 10);
+const outPrefix = arg("--out");
+const checkFile = arg("--check");
+const compact = process.argv.includes("--compact");
+if (!tokenizer) {
+  console.error("usage: maskbench.mjs --bin ONNXLLM --tokenizer TOKENIZER.json [--data DIR] [--subset K] [--out PREFIX] [--check LIMITS.json]");
+  process.exit(2);
+}
+
+const files = fs.readdirSync(dataDir).filter((f) => f.endsWith(".json")).sort();
+const chosen = files.filter((_, i) => i % subset === 0);
+
+// ajv instances per draft (strict off: real-world schemas carry unknown keywords)
+function mkAjv(Cls, opts = {}) {
+  const a = new Cls({ strict: false, allErrors: false, validateFormats: true, ...opts });
+  addFormats(a);
+  return a;
+}
+const ajvs = { d2020: mkAjv(Ajv2020), d07: mkAjv(Ajv07) };
+function ajvCheck(schema, data) {
+  const s = typeof schema === "object" && schema ? schema.$schema || "" : "";
+  const a = /2020|2019/.test(s) ? ajvs.d2020 : ajvs.d07;
+  try {
+    const v = a.compile(stripIds(schema));
+    return v(data) ? true : false;
+  } catch {
+    return null; // ajv cannot compile it
+  }
+}
+// $id values collide across files in one ajv instance: drop them (refs are local)
+function stripIds(s) {
+  if (Array.isArray(s)) return s.map(stripIds);
+  if (s && typeof s === "object") {
+    const o = {};
+    for (const [k, v] of Object.entries(s)) {
+      if ((k === "$id" || k === "id") && typeof v === "string") continue;
+      if (k === "$schema") continue;
+      o[k] = k === "properties" || k === "patternProperties" || k === "definitions" || k === "$defs"
+        ? Object.fromEntries(Object.entries(v || {}).map(([kk, vv]) => [kk, stripIds(vv)]))
+        : stripIds(v);
+    }
+    return o;
+  }
+  return s;
+}
+
+// one schema-test process for everything; lines in order
+const lines = [];
+const meta = [];
+for (const f of chosen) {
+  const d = JSON.parse(fs.readFileSync(path.join(dataDir, f), "utf8"));
+  const tests = d.tests || [];
+  if (!tests.length) {
+    lines.push(JSON.stringify({ schema: d.schema }));
+    meta.push({ file: f, test: -1 });
+  }
+  tests.forEach((t, i) => {
+    lines.push(JSON.stringify({ schema: d.schema, text: JSON.stringify(t.data) }));
+    meta.push({ file: f, test: i, valid: !!t.valid, data: t.data, schema: d.schema });
+  });
+}
+
+const args = ["schema-test", "--tokenizer", tokenizer, "--all-timings"];
+if (compact) args.push("--compact");
+const child = spawn(bin, args, { stdio: ["pipe", "pipe", "inherit"] });
+let buf = "";
+const results = [];
+child.stdout.on("data", (c) => {
+  buf += c;
+  let k;
+  while ((k = buf.indexOf("\n")) >= 0) {
+    results.push(JSON.parse(buf.slice(0, k)));
+    buf = buf.slice(k + 1);
+  }
+});
+const t0 = Date.now();
+await new Promise((resolve, reject) => {
+  child.on("error", reject);
+  child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`schema-test exited with ${code}`))));
+  (async () => {
+    for (const l of lines) {
+      if (!child.stdin.write(l + "\n")) await new Promise((r) => child.stdin.once("drain", r));
+    }
+    child.stdin.end();
+  })();
+});
+const wallS = (Date.now() - t0) / 1000;
+if (results.length !== lines.length) throw new Error(`expected ${lines.length} results, got ${results.length}`);
+
+// tally per schema
+const per = new Map();
+const maskUs = [];
+const compileUs = [];
+let nValid = 0, nInvalid = 0, labelVsAjv = 0, acceptedAjvInvalid = 0, internal = 0;
+const errorsByKeyword = {};
+for (let i = 0; i < results.length; i++) {
+  const r = results[i], m = meta[i];
+  let s = per.get(m.file);
+  if (!s) {
+    s = { file: m.file, compiled: r.compiled, error: r.error, compile_us: r.compile_us, validation: [], invalidation: [] };
+    per.set(m.file, s);
+    if (r.compiled) compileUs.push(r.compile_us);
+    else {
+      const kw = (r.error.match(/keyword "([^"]+)"/) || r.error.match(/^(format|pattern|multipleOf|\$ref|number|string|object keys)/) || [null, r.error.split(":")[0]])[1];
+      errorsByKeyword[kw] = (errorsByKeyword[kw] || 0) + 1;
+    }
+  }
+  if (r.error && r.compiled) internal++;
+  if (!r.compiled || m.test < 0) continue;
+  for (const us of r.mask_us) maskUs.push(us);
+  if (m.valid) nValid++;
+  else nInvalid++;
+  const ajv = ajvCheck(m.schema, m.data);
+  if (ajv !== null && ajv !== m.valid) labelVsAjv++;
+  if (r.accepted && ajv === false) acceptedAjvInvalid++;
+  if (m.valid && !r.accepted) s.validation.push({ test: m.test, rejected_at: r.rejected_at, ajv });
+  if (!m.valid && r.accepted) s.invalidation.push({ test: m.test, ajv });
+}
+const schemas = [...per.values()];
+const compiled = schemas.filter((s) => s.compiled).length;
+const withValidation = schemas.filter((s) => s.compiled && s.validation.length).length;
+const withInvalidation = schemas.filter((s) => s.compiled && s.invalidation.length).length;
+// MaskBench counts a schema once: invalidation first ("should reject"), else validation
+const invalidationErrors = withInvalidation;
+const validationErrors = schemas.filter((s) => s.compiled && !s.invalidation.length && s.validation.length).length;
+const passing = compiled - schemas.filter((s) => s.compiled && (s.validation.length || s.invalidation.length)).length;
+const validRejected = schemas.reduce((a, s) => a + s.validation.length, 0);
+const invalidAccepted = schemas.reduce((a, s) => a + s.invalidation.length, 0);
+
+function pct(arr, p) {
+  if (!arr.length) return 0;
+  const a = [...arr].sort((x, y) => x - y);
+  return a[Math.min(a.length - 1, Math.floor((a.length * p) / 100))];
+}
+const summary = {
+  data: path.basename(dataDir),
+  subset_every: subset,
+  whitespace: compact ? "compact" : "flexible",
+  schemas: schemas.length,
+  compiled,
+  compile_errors: schemas.length - compiled,
+  validation_errors: validationErrors,
+  invalidation_errors: invalidationErrors,
+  passing,
+  passing_pct: +((100 * passing) / schemas.length).toFixed(2),
+  schemas_with_validation_error: withValidation,
+  valid_instances: nValid,
+  invalid_instances: nInvalid,
+  valid_instances_rejected: validRejected,
+  valid_instances_rejected_pct: +((100 * validRejected) / Math.max(1, nValid)).toFixed(3),
+  invalid_instances_accepted: invalidAccepted,
+  accepted_but_ajv_invalid: acceptedAjvInvalid,
+  labels_ajv_disagrees_with: labelVsAjv,
+  internal_errors: internal,
+  tokens: maskUs.length,
+  mask_us_p50: pct(maskUs, 50),
+  mask_us_p90: pct(maskUs, 90),
+  mask_us_p99: pct(maskUs, 99),
+  mask_us_max: maskUs.length ? Math.max(...maskUs) : 0,
+  mask_us_mean: maskUs.length ? +(maskUs.reduce((a, b) => a + b, 0) / maskUs.length).toFixed(1) : 0,
+  compile_us_p50: pct(compileUs, 50),
+  compile_us_p90: pct(compileUs, 90),
+  compile_us_p99: pct(compileUs, 99),
+  compile_us_max: compileUs.length ? Math.max(...compileUs) : 0,
+  compile_errors_by_keyword: Object.fromEntries(Object.entries(errorsByKeyword).sort((a, b) => b[1] - a[1])),
+  wall_s: wallS,
+};
+
+const table = `| metric | value |
+|---|---|
+| schemas | ${summary.schemas} |
+| compiled | ${summary.compiled} |
+| compile errors | ${summary.compile_errors} |
+| validation errors (schemas) | ${summary.validation_errors} |
+| invalidation errors (schemas) | ${summary.invalidation_errors} |
+| passing | ${summary.passing} (${summary.passing_pct} %) |
+| valid instances rejected | ${summary.valid_instances_rejected} of ${summary.valid_instances} (${summary.valid_instances_rejected_pct} %) |
+| invalid instances accepted | ${summary.invalid_instances_accepted} of ${summary.invalid_instances} |
+| accepted texts ajv rejects | ${summary.accepted_but_ajv_invalid} |
+| mask µs p50 / p90 / p99 / max (${summary.tokens} masks) | ${summary.mask_us_p50} / ${summary.mask_us_p90} / ${summary.mask_us_p99} / ${summary.mask_us_max} |
+| compile µs p50 / p90 / p99 / max | ${summary.compile_us_p50} / ${summary.compile_us_p90} / ${summary.compile_us_p99} / ${summary.compile_us_max} |
+`;
+console.log(JSON.stringify(summary, null, 2));
+console.log(table);
+if (outPrefix) {
+  fs.writeFileSync(outPrefix + ".json", JSON.stringify({ summary, schemas: schemas.map(({ file, compiled, error, compile_us, validation, invalidation }) => ({ file, compiled, error, compile_us, validation, invalidation })) }, null, 1) + "\n");
+  fs.writeFileSync(outPrefix + ".md", table);
+}
+if (checkFile) {
+  const lim = JSON.parse(fs.readFileSync(checkFile, "utf8"));
+  const bad = [];
+  for (const [k, v] of Object.entries(lim)) {
+    if (k.startsWith("min_") && summary[k.slice(4)] < v) bad.push(`${k.slice(4)} = ${summary[k.slice(4)]} < ${v}`);
+    if (k.startsWith("max_") && summary[k.slice(4)] > v) bad.push(`${k.slice(4)} = ${summary[k.slice(4)]} > ${v}`);
+  }
+  for (const s of schemas) {
+    for (const x of s.invalidation) console.error(`invalidation: ${s.file} test ${x.test} (ajv says ${x.ajv})`);
+  }
+  if (bad.length) {
+    console.error("maskbench: outside the limits: " + bad.join("; "));
+    process.exit(1);
+  }
+}
