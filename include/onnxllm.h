@@ -401,6 +401,11 @@ const float *onnxllm_sequence_logits(const onnxllm_sequence *s);
  * the sequence is already at max_length. */
 onnxllm_status onnxllm_sequence_step(onnxllm_sequence *s, onnxllm_sampler *smp, int32_t *token,
                                      onnxllm_error *err);
+/* The same, drawing only among the tokens `mask` allows (see
+ * onnxllm_sampler_sample_masked); ONNXLLM_ERR_INVALID_ARGUMENT (nothing appended)
+ * when the mask allows no token. */
+onnxllm_status onnxllm_sequence_step_masked(onnxllm_sequence *s, onnxllm_sampler *smp, const uint32_t *mask,
+                                            size_t n_words, int32_t *token, onnxllm_error *err);
 
 /* Thread-safe (also from a signal handler): cancels ONE call on s — the
  * append/step/generate running now, or, when none is running, the next one (a
@@ -444,6 +449,24 @@ typedef struct onnxllm_generate_result {
 onnxllm_status onnxllm_generate(onnxllm_sequence *s, const onnxllm_sampler_params *sp,
                                 int max_new_tokens, onnxllm_token_cb on_token, void *user,
                                 onnxllm_generate_result *result, onnxllm_error *err);
+
+typedef struct onnxllm_matcher onnxllm_matcher; /* see "Grammar" below */
+/* onnxllm_generate with more options (extend with onnxllm_generate_default_params). */
+typedef struct onnxllm_generate_params {
+    const onnxllm_sampler_params *sampler; /* NULL = onnxllm_sampler_default_params() */
+    int max_new_tokens;                    /* default 256 */
+    onnxllm_token_cb on_token;             /* may be NULL */
+    void *user;
+    /* Constrained decoding (NULL = none): every token comes from the matcher's mask
+     * and is accepted into it; a token that is the only one allowed ("forced") is
+     * appended without sampling (consecutive forced tokens in one model run);
+     * eos is possible only when the output is complete. The matcher must be at
+     * the start of this output (or where a previous call left it). */
+    onnxllm_matcher *matcher;
+} onnxllm_generate_params;
+onnxllm_generate_params onnxllm_generate_default_params(void);
+onnxllm_status onnxllm_generate_ex(onnxllm_sequence *s, const onnxllm_generate_params *p,
+                                   onnxllm_generate_result *result, onnxllm_error *err);
 
 /* ============================================================================
  * Scheduler: many requests sharing one model          — src/scheduler/
@@ -742,7 +765,6 @@ void onnxllm_stop_free(onnxllm_stop *s);
  * ignored. See docs/grammar.md for the exact coverage and whitespace rules. */
 typedef struct onnxllm_grammar_vocab onnxllm_grammar_vocab;
 typedef struct onnxllm_grammar onnxllm_grammar;
-typedef struct onnxllm_matcher onnxllm_matcher;
 
 /* n_vocab: mask length (the model's vocabulary, >= the tokenizer's; 0 = the
  * tokenizer's). eos: the ids that end an output (e.g. onnxllm_model_eos), at most 8. */
@@ -804,6 +826,7 @@ const onnxllm_grammar_vocab *onnxllm_grammar_get_vocab(const onnxllm_grammar *g)
 onnxllm_status onnxllm_matcher_create(const onnxllm_grammar *g, onnxllm_matcher **out, onnxllm_error *err);
 void onnxllm_matcher_free(onnxllm_matcher *m);
 void onnxllm_matcher_reset(onnxllm_matcher *m); /* back to the start of an output */
+size_t onnxllm_matcher_mask_words(const onnxllm_matcher *m);
 /* The allowed tokens now (n_words >= onnxllm_grammar_mask_words). After eos was
  * accepted the mask is empty. */
 onnxllm_status onnxllm_matcher_fill_mask(onnxllm_matcher *m, uint32_t *mask, size_t n_words, onnxllm_error *err);

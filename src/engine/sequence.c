@@ -339,7 +339,8 @@ onnxllm_status onnxllm_sequence_rewind_to(onnxllm_sequence *s, size_t n, onnxllm
     return ONNXLLM_OK;
 }
 
-onnxllm_status onnxllm_sequence_step(onnxllm_sequence *s, onnxllm_sampler *smp, int32_t *token, onnxllm_error *err) {
+static onnxllm_status step(onnxllm_sequence *s, onnxllm_sampler *smp, const uint32_t *mask, size_t n_words,
+                           int32_t *token, onnxllm_error *err) {
     onnxllm_model *m = s->m;
     *token = -1;
     /* also when the logits are ready and no run is needed (after append) */
@@ -365,9 +366,21 @@ onnxllm_status onnxllm_sequence_step(onnxllm_sequence *s, onnxllm_sampler *smp, 
         onnxllm_status st = olm_sequence_compute(s, err);
         if (st) return st;
     }
-    int32_t t = onnxllm_sampler_sample(smp, s->logits, m->cfg.vocab_size, s->tokens, s->n_tokens);
+    int32_t t = mask ? onnxllm_sampler_sample_masked(smp, s->logits, m->cfg.vocab_size, mask, n_words, s->tokens, s->n_tokens)
+                     : onnxllm_sampler_sample(smp, s->logits, m->cfg.vocab_size, s->tokens, s->n_tokens);
+    if (t < 0) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "step: the mask allows no token");
     s->tokens[s->n_tokens++] = t;
     s->logits_valid = false;
     *token = t;
     return ONNXLLM_OK;
+}
+
+onnxllm_status onnxllm_sequence_step(onnxllm_sequence *s, onnxllm_sampler *smp, int32_t *token, onnxllm_error *err) {
+    return step(s, smp, NULL, 0, token, err);
+}
+
+onnxllm_status onnxllm_sequence_step_masked(onnxllm_sequence *s, onnxllm_sampler *smp, const uint32_t *mask,
+                                            size_t n_words, int32_t *token, onnxllm_error *err) {
+    if (!mask) return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "step: NULL mask");
+    return step(s, smp, mask, n_words, token, err);
 }

@@ -38,6 +38,22 @@ uint32_t olm_dfa_run(const olm_dfa *d, const uint8_t *s, size_t n) {
 
 bool olm_dfa_empty(const olm_dfa *d) { return d->start == 0; }
 
+/* The automaton of the empty language (only the dead state). */
+bool olm_dfa_make_empty(olm_dfa *d) {
+    memset(d, 0, sizeof *d);
+    d->n = 1;
+    d->ncls = 1;
+    d->next = calloc(1, sizeof *d->next);
+    d->flags = calloc(1, 1);
+    d->label = malloc(sizeof *d->label);
+    if (!d->next || !d->flags || !d->label) {
+        olm_dfa_free(d);
+        return false;
+    }
+    d->label[0] = -1;
+    return true;
+}
+
 /* ---- hash set of state keys (byte strings) → ids ---------------------------------- */
 typedef struct keymap {
     uint32_t *slot; /* id + 1, 0 empty */

@@ -185,6 +185,7 @@ onnxllm_status olm_dfa_explore(const olm_explorer *x, const void *init, size_t m
 void olm_dfa_prune(olm_dfa *d);
 bool olm_dfa_analyse(olm_dfa *d, bool want_reach);
 bool olm_dfa_empty(const olm_dfa *d);
+bool olm_dfa_make_empty(olm_dfa *d);
 bool olm_dfa_plainx(olm_dfa *d, uint32_t first_extra);
 /* Runs the DFA over bytes from the start; returns the final state (0 = dead). */
 uint32_t olm_dfa_run(const olm_dfa *d, const uint8_t *s, size_t n);
@@ -234,6 +235,9 @@ typedef struct olm_node {
     uint32_t npat;          /* OBJECT: pattern-property labels (n+1 .. n+npat), nodes at pool[list + n + k] */
     uint32_t key_min, key_max; /* OBJECT: key length bounds (propertyNames) */
     uint8_t key_counted;
+    uint8_t has_extra;      /* OBJECT: additional / pattern keys can occur */
+    uint32_t usable;        /* OBJECT: pool index of usable_after[0..n] (names still usable from i) */
+    uint32_t deps;          /* OBJECT: pool index of 2n words (64-bit masks of names each name needs), 0 = none */
 } olm_node;
 
 enum { ROOT_JSON = 0, ROOT_TOOLS = 1, ROOT_FREE = 2 };

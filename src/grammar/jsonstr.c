@@ -134,10 +134,8 @@ onnxllm_status olm_content_product(const olm_dfa *const *d, size_t k, size_t max
     uint32_t init[16];
     if (k == 0 || k > 16) return ONNXLLM_ERR_INVALID_ARGUMENT;
     for (size_t i = 0; i < k; i++) {
-        if (!d[i]->start) { /* empty language */
-            memset(out, 0, sizeof *out);
-            return olm_dfa_explore(&x, (uint32_t[16]){0}, 1, out, why, why_len);
-        }
+        if (!d[i]->start) /* empty language */
+            return olm_dfa_make_empty(out) ? ONNXLLM_OK : ONNXLLM_ERR_OUT_OF_MEMORY;
         init[i] = d[i]->start;
     }
     return olm_dfa_explore(&x, init, max_states, out, why, why_len);
@@ -377,9 +375,7 @@ onnxllm_status olm_wrap_string(const olm_dfa *content, bool full_u, bool want_re
     olm_explorer x = {sizeof(wr_st), wr_step, wr_accept, wr_bnd, &c, hint};
     wr_st init = {content->start, W_START, 0, {0, 0}};
     if (!content->start) {
-        memset(out, 0, sizeof *out);
-        onnxllm_status st = olm_dfa_explore(&x, &init, 1, out, why, why_len);
-        if (st) return st;
+        if (!olm_dfa_make_empty(out)) return ONNXLLM_ERR_OUT_OF_MEMORY;
     } else {
         onnxllm_status st = olm_dfa_explore(&x, &init, max_states, out, why, why_len);
         if (st) return st;

@@ -34,6 +34,7 @@ typedef struct frame {
     int32_t b;  /* LEAF/KEY: characters; OBJ: keys so far */
     uint32_t c; /* KEY: lowest allowed label; OBJ: label of the current key */
     uint32_t d; /* KEY: highest allowed label; OBJ: defined properties so far */
+    uint64_t m; /* OBJ: names seen (first 64); KEY (flags & 2): allowed names as a set */
 } frame;
 
 typedef struct snode {
@@ -124,45 +125,96 @@ static inline bool key_reach(const onnxllm_matcher *m, const frame *k, uint32_t 
     const olm_node *n = NODE(m, k->node);
     const olm_dfa *d = DFA(m, n->dfa);
     const uint64_t *r = d->reach + (size_t)s * d->nlw;
-    if (bits_in_range(r, k->c, k->d)) return true;
+    if (k->flags & 2) { /* names as a set (n <= 64) */
+        uint64_t names = n->n >= 64 ? ~0ull : ((1ull << n->n) - 1);
+        if (r[0] & k->m & names) return true;
+    } else if (bits_in_range(r, k->c, k->d))
+        return true;
     return (k->flags & 1) && d->nlabels > n->n && bits_in_range(r, n->n, d->nlabels - 1);
 }
 
 static inline uint32_t req_flag(const onnxllm_matcher *m, const olm_node *n, uint32_t i) { return m->g->pool.v[n->req + i]; }
 static inline uint32_t next_req(const onnxllm_matcher *m, const olm_node *n, uint32_t i) { return m->g->pool.v[n->req + n->n + i]; }
 
-/* Which keys may come next in object frame f: defined labels [*lo, *hi] and
- * (*extra) additional / pattern keys. False when none. */
-static bool obj_allowed(const onnxllm_matcher *m, const frame *f, uint32_t *lo, uint32_t *hi, bool *extra) {
+static inline uint32_t usable_after(const onnxllm_matcher *m, const olm_node *n, uint32_t i) {
+    return m->g->pool.v[n->usable + i];
+}
+static inline uint64_t dep_mask(const onnxllm_matcher *m, const olm_node *n, uint32_t i) {
+    return (uint64_t)m->g->pool.v[n->deps + 2 * i] | ((uint64_t)m->g->pool.v[n->deps + 2 * i + 1] << 32);
+}
+
+/* Names still owed: required ones at or after pos, plus what seen names need. */
+static uint64_t owed_deps(const onnxllm_matcher *m, const olm_node *n, uint64_t seen) {
+    uint64_t need = 0;
+    for (uint64_t x = seen; x; x &= x - 1) need |= dep_mask(m, n, (uint32_t)__builtin_ctzll(x));
+    return need & ~seen;
+}
+
+/* Which keys may come next in object frame f: defined labels (*lo..*hi, or the
+ * set *set when *use_set) and (*extra) additional / pattern keys. Keeps every
+ * count and dependency satisfiable afterwards. False when no key may come. */
+static bool obj_allowed(const onnxllm_matcher *m, const frame *f, uint32_t *lo, uint32_t *hi, bool *extra,
+                        uint64_t *set, bool *use_set) {
     const olm_node *n = NODE(m, f->node);
     uint32_t N = n->n, pos = f->a, r = next_req(m, n, pos);
     int64_t nkeys = f->b, ndef = f->d;
-    /* required properties still to come */
-    int64_t R = 0;
+    int64_t R = 0; /* required names still to come */
     for (uint32_t i = pos; i < N; i++) R += req_flag(m, n, i);
-    *lo = pos;
-    *hi = r < N ? r : (N ? N - 1 : 0);
-    if (N == 0 || pos >= N) *lo = 1, *hi = 0; /* empty range */
-    bool opt_ok = nkeys + 1 + R <= n->max;
-    if (!opt_ok && r < N) *lo = r; /* only the next required one fits */
-    if (!opt_ok && r >= N) *lo = 1, *hi = 0;
-    if (n->min > 0 && *lo <= *hi) {
-        /* after choosing j, ndef + 1 + (defined names after j) must reach min:
-         * names are all usable here (unusable ones are not labels at all) */
-        int64_t need = (int64_t)n->min - ndef - 1;
-        if (need > 0) {
-            int64_t jmax = (int64_t)N - 1 - need;
-            if (jmax < (int64_t)*hi) *hi = jmax < 0 ? 0 : (uint32_t)jmax;
-            if (jmax < (int64_t)*lo) *lo = 1, *hi = 0;
-        }
+    /* additional keys count once toward minProperties (duplicates cannot be ruled out) */
+    int64_t addc = (nkeys > ndef || n->has_extra) ? 1 : 0;
+    *use_set = false;
+    *set = 0;
+    if (!n->deps) {
+        *lo = pos;
+        *hi = r < N ? r : (N ? N - 1 : 0);
+        if (N == 0 || pos >= N) *lo = 1, *hi = 0; /* empty range */
+        bool opt_ok = nkeys + 1 + R <= n->max;
+        if (!opt_ok && r < N) *lo = r; /* only the next required one fits */
+        if (!opt_ok && r >= N) *lo = 1, *hi = 0;
+        if (n->min > 0) /* choosing j leaves usable_after[j+1] names (+ additional) */
+            while (*lo <= *hi && ndef + 1 + (int64_t)usable_after(m, n, *hi + 1) + addc < n->min) {
+                if (*hi == 0) {
+                    *lo = 1;
+                    break;
+                }
+                (*hi)--;
+            }
+        *extra = n->has_extra && opt_ok && ndef + (int64_t)usable_after(m, n, pos < N ? pos : N) + 1 >= n->min;
+        return *lo <= *hi || *extra;
     }
-    *extra = opt_ok && ndef + (int64_t)(N - (pos < N ? pos : N)) >= n->min;
-    return *lo <= *hi || *extra;
+    /* with dependencies (n <= 64): names as a set */
+    *use_set = true;
+    uint64_t seen = f->m, owed = owed_deps(m, n, seen);
+    uint32_t jmax = r < N ? r : N - 1;
+    if (owed) {
+        uint32_t first_owed = (uint32_t)__builtin_ctzll(owed);
+        if (first_owed < pos) return false; /* cannot happen while viable */
+        if (first_owed < jmax) jmax = first_owed;
+    }
+    for (uint32_t j = pos; j <= jmax && j < N; j++) {
+        uint64_t bit = 1ull << j, seen2 = seen | bit;
+        uint64_t need = owed_deps(m, n, seen2);
+        if (need & ((bit << 1) - 1)) continue; /* needs a name already passed */
+        int64_t must = __builtin_popcountll(need);
+        for (uint32_t i = j + 1; i < N; i++)
+            if (req_flag(m, n, i) && !(need >> i & 1)) must++;
+        if (nkeys + 1 + must > n->max) continue;
+        if (n->min > 0 && ndef + 1 + (int64_t)usable_after(m, n, j + 1) + addc < n->min) continue;
+        *set |= bit;
+    }
+    int64_t must_now = __builtin_popcountll(owed);
+    for (uint32_t i = pos; i < N; i++)
+        if (req_flag(m, n, i) && !(owed >> i & 1)) must_now++;
+    *extra = n->has_extra && nkeys + 1 + must_now <= n->max && ndef + (int64_t)usable_after(m, n, pos) + 1 >= n->min;
+    *lo = 1, *hi = 0;
+    return *set || *extra;
 }
 
 static inline bool obj_can_close(const onnxllm_matcher *m, const frame *f) {
     const olm_node *n = NODE(m, f->node);
-    return next_req(m, n, f->a) >= n->n && (int64_t)f->d >= n->min;
+    int64_t eff = (int64_t)f->d + ((int64_t)f->b > (int64_t)f->d ? 1 : 0);
+    if (n->deps && owed_deps(m, n, f->m)) return false;
+    return next_req(m, n, f->a) >= n->n && eff >= n->min;
 }
 
 static uint32_t label_node(const onnxllm_matcher *m, const olm_node *n, uint32_t label) {
@@ -189,6 +241,7 @@ static void child_done(const onnxllm_matcher *m, frame *f, int32_t label) {
         if ((uint32_t)label < n->n) {
             f->a = (uint32_t)label + 1;
             f->d++;
+            if (label < 64) f->m |= 1ull << label;
         }
         f->b++;
     }
@@ -272,8 +325,9 @@ static void leaf_feed(onnxllm_matcher *m, cfg c, uint8_t b) {
 
 static void start_key(onnxllm_matcher *m, cfg c, uint8_t b) {
     uint32_t lo, hi;
-    bool extra;
-    if (!obj_allowed(m, &c.top, &lo, &hi, &extra)) return;
+    bool extra, use_set;
+    uint64_t set;
+    if (!obj_allowed(m, &c.top, &lo, &hi, &extra, &set, &use_set)) return;
     const olm_node *n = NODE(m, c.top.node);
     c.top.phase = O_KEY;
     c.top.ws = 0;
@@ -288,15 +342,17 @@ static void start_key(onnxllm_matcher *m, cfg c, uint8_t b) {
     k.top.b = -1;
     k.top.c = lo;
     k.top.d = hi;
-    k.top.flags = extra ? 1 : 0;
+    k.top.m = set;
+    k.top.flags = (uint8_t)((extra ? 1 : 0) | (use_set ? 2 : 0));
     leaf_feed(m, k, b);
 }
 
 /* Can a key follow a comma in this object? */
 static bool key_can_follow(const onnxllm_matcher *m, const frame *f) {
     uint32_t lo, hi;
-    bool extra;
-    if (!obj_allowed(m, f, &lo, &hi, &extra)) return false;
+    bool extra, use_set;
+    uint64_t set;
+    if (!obj_allowed(m, f, &lo, &hi, &extra, &set, &use_set)) return false;
     const olm_node *n = NODE(m, f->node);
     const olm_dfa *d = DFA(m, n->dfa);
     if (!d->start) return false;
@@ -305,7 +361,8 @@ static bool key_can_follow(const onnxllm_matcher *m, const frame *f) {
     k.node = f->node;
     k.c = lo;
     k.d = hi;
-    k.flags = extra;
+    k.m = set;
+    k.flags = (uint8_t)((extra ? 1 : 0) | (use_set ? 2 : 0));
     return key_reach(m, &k, d->start);
 }
 
@@ -928,6 +985,7 @@ onnxllm_status onnxllm_matcher_fill_mask(onnxllm_matcher *m, uint32_t *mask, siz
 }
 
 bool onnxllm_matcher_is_finished(const onnxllm_matcher *m) { return m && m->finished; }
+size_t onnxllm_matcher_mask_words(const onnxllm_matcher *m) { return m ? m->g->vocab->n_words : 0; }
 
 int32_t onnxllm_mask_single(const uint32_t *mask, size_t n_words) {
     int32_t found = -1;

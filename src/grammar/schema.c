@@ -61,6 +61,8 @@ typedef struct objinfo {
     int32_t key_min, key_max;
     int32_t min_props, max_props;
     bool no_keys;             /* propertyNames allows no string */
+    OLM_VEC(uint64_t) dep;    /* per name: the names it requires (dependencies) */
+    bool has_deps;
 } objinfo;
 
 typedef struct memo_ent {
@@ -85,6 +87,10 @@ typedef struct comp {
     OLM_VEC(dfa_cache_ent) dcache;
     OLM_VEC(uint8_t) prod; /* per node: productive */
     OLM_VEC(uint8_t) done; /* per node: construction finished */
+    cJSON *owned;          /* synthetic schemas made while compiling (oneOf separation) */
+    OLM_VEC(uint32_t) oneof_orig; /* per oneofs entry: pool index of the unrestricted alternatives */
+    OLM_VEC(uint32_t) oneof_alts; /* per oneofs entry: pool index of the restricted alternatives */
+    OLM_VEC(uint32_t) oneof_n;    /* per oneofs entry: number of alternatives */
     int depth;
 } comp;
 
@@ -171,58 +177,65 @@ static int conj_cmp(const void *a, const void *b) {
     return (int)x->done - (int)y->done;
 }
 
-/* Expands $ref and allOf until nothing is left; true/empty objects dropped;
- * *is_false when a `false` schema is a conjunct. Sorted, deduplicated. */
-static onnxllm_status expand(comp *c, cset *s, bool *is_false) {
-    *is_false = false;
-    for (size_t i = 0; i < s->n; i++) {
-        const cJSON *x = s->v[i].s;
-        if (cJSON_IsBool(x)) {
-            if (cJSON_IsFalse(x)) *is_false = true;
-            continue;
+/* Expands $ref and allOf depth-first in the order the keywords appear (so
+ * properties merge in schema order, as llguidance orders them); true / `false`
+ * handled; duplicates merged. */
+static onnxllm_status expand_one(comp *c, const cJSON *x, uint8_t done, cset *out, bool *is_false, int depth) {
+    if (cJSON_IsBool(x)) {
+        if (cJSON_IsFalse(x)) *is_false = true;
+        return ONNXLLM_OK;
+    }
+    if (!cJSON_IsObject(x)) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, x, "a schema must be an object or a boolean");
+    if (depth > 200 || out->n > 4096) return cfail(c, ONNXLLM_ERR_UNSUPPORTED, x, "schema too complex (allOf/$ref expansion)");
+    for (size_t i = 0; i < out->n; i++)
+        if (out->v[i].s == x) {
+            uint8_t had = out->v[i].done;
+            out->v[i].done |= done;
+            (void)had;
+            return ONNXLLM_OK; /* already expanded where it first appeared */
         }
-        if (!cJSON_IsObject(x)) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, x, "a schema must be an object or a boolean");
-        if (s->n > 4096) return cfail(c, ONNXLLM_ERR_UNSUPPORTED, x, "schema too complex (allOf/$ref expansion)");
-        const cJSON *ref = get(x, "$ref");
-        if (ref && !(s->v[i].done & D_REF)) {
+    size_t me = out->n;
+    conj q = {x, done};
+    if (!VEC_PUSH(*out, q)) return OOM(c);
+    for (const cJSON *k = x->child; k; k = k->next) {
+        if (!k->string) continue;
+        if (!strcmp(k->string, "$ref") && !(done & D_REF)) {
             const cJSON *t;
-            onnxllm_status st = resolve_ref(c, x, ref, &t);
+            onnxllm_status st = resolve_ref(c, x, k, &t);
             if (st) return st;
-            s->v[i].done |= D_REF;
-            conj n = {t, 0};
-            bool dup = false;
-            for (size_t k = 0; k < s->n && !dup; k++) dup = s->v[k].s == t;
-            if (!dup && !VEC_PUSH(*s, n)) return OOM(c);
-        }
-        const cJSON *all = get(x, "allOf");
-        if (all && !(s->v[i].done & D_ALLOF)) {
-            if (!cJSON_IsArray(all) || !cJSON_GetArraySize(all))
-                return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, all, "allOf must be a non-empty array");
-            s->v[i].done |= D_ALLOF;
-            for (const cJSON *e = all->child; e; e = e->next) {
-                bool dup = false;
-                for (size_t k = 0; k < s->n && !dup; k++) dup = s->v[k].s == e;
-                conj n = {e, 0};
-                if (!dup && !VEC_PUSH(*s, n)) return OOM(c);
+            out->v[me].done |= D_REF;
+            if ((st = expand_one(c, t, 0, out, is_false, depth + 1))) return st;
+        } else if (!strcmp(k->string, "allOf") && !(done & D_ALLOF)) {
+            if (!cJSON_IsArray(k) || !cJSON_GetArraySize(k))
+                return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, k, "allOf must be a non-empty array");
+            out->v[me].done |= D_ALLOF;
+            for (const cJSON *e = k->child; e; e = e->next) {
+                onnxllm_status st = expand_one(c, e, 0, out, is_false, depth + 1);
+                if (st) return st;
             }
         }
     }
-    /* drop booleans (true: no constraint; false: reported) and merge duplicates */
-    size_t w = 0;
-    for (size_t i = 0; i < s->n; i++)
-        if (!cJSON_IsBool(s->v[i].s)) s->v[w++] = s->v[i];
-    s->n = w;
-    qsort(s->v, s->n, sizeof *s->v, conj_cmp);
-    w = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        if (w && s->v[w - 1].s == s->v[i].s) {
-            s->v[w - 1].done |= s->v[i].done;
-            continue;
-        }
-        s->v[w++] = s->v[i];
-    }
-    s->n = w;
     return ONNXLLM_OK;
+}
+
+static onnxllm_status expand(comp *c, cset *s, bool *is_false) {
+    *is_false = false;
+    cset out = {0};
+    onnxllm_status st = ONNXLLM_OK;
+    for (size_t i = 0; i < s->n && !st; i++) st = expand_one(c, s->v[i].s, s->v[i].done, &out, is_false, 0);
+    VEC_FREE(*s);
+    *s = out;
+    return st;
+}
+
+/* The memo key of a set: its conjuncts sorted (order does not change the language). */
+static bool sorted_key(const cset *s, cset *key) {
+    key->n = 0;
+    if (!VEC_RESERVE(*key, s->n + 1)) return false;
+    memcpy(key->v, s->v, s->n * sizeof *s->v);
+    key->n = s->n;
+    qsort(key->v, key->n, sizeof *key->v, conj_cmp);
+    return true;
 }
 
 static uint64_t cset_hash(const cset *s) {
@@ -475,6 +488,7 @@ typedef struct msch {
     cset pn;                /* propertyNames */
     int64_t min_props, max_props;
     bool has_obj_kw;
+    OLM_VEC(const char *) dep_a, dep_b; /* dependencies: dep_a[i] present → dep_b[i] present */
 } msch;
 
 static void msch_free(msch *m) {
@@ -487,6 +501,8 @@ static void msch_free(msch *m) {
     VEC_FREE(m->pnames);
     VEC_FREE(m->reqnames);
     VEC_FREE(m->pn);
+    VEC_FREE(m->dep_a);
+    VEC_FREE(m->dep_b);
 }
 
 static const char *const annotations[] = {
@@ -496,7 +512,7 @@ static const char *const annotations[] = {
     "markdownDescription", "enumDescriptions", "markdownEnumDescriptions", "deprecationMessage", "errorMessage",
     "then", "else", /* without "if" they do nothing */
     NULL};
-static const char *const unsupported[] = {"not", "if", "dependencies", "dependentRequired", "dependentSchemas",
+static const char *const unsupported[] = {"not", "if", "dependentSchemas",
                                           "contains", "minContains", "maxContains", "unevaluatedProperties",
                                           "unevaluatedItems", "$dynamicRef", "$recursiveRef", NULL};
 
@@ -750,6 +766,36 @@ static onnxllm_status merge(comp *c, const cset *s, msch *m) {
                     return cfail(c, ONNXLLM_ERR_UNSUPPORTED, pp,
                                  "unsupported JSON Schema keyword \"patternProperties\" in more than one allOf branch");
                 m->pat_owner = x;
+            }
+        }
+        /* dependencies: name → [names] (also dependentRequired, and the schema form
+         * {"required": [...]}) become "present → present" pairs on defined names */
+        for (int pass = 0; pass < 2; pass++) {
+            const cJSON *deps = get(x, pass ? "dependentRequired" : "dependencies");
+            if (!deps) continue;
+            if (!cJSON_IsObject(deps)) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, deps, "%s must be an object", deps->string);
+            for (const cJSON *d = deps->child; d; d = d->next) {
+                const cJSON *list = d;
+                if (cJSON_IsObject(d)) {
+                    const cJSON *rq = get(d, "required");
+                    bool only_req = rq != NULL;
+                    for (const cJSON *k = d->child; k && only_req; k = k->next)
+                        only_req = !strcmp(k->string, "required") || in_list(annotations, k->string);
+                    if (!only_req)
+                        return cfail(c, ONNXLLM_ERR_UNSUPPORTED, d,
+                                     "unsupported JSON Schema keyword \"%s\" with a schema (only lists of names)", deps->string);
+                    list = rq;
+                } else if (cJSON_IsBool(d)) {
+                    if (cJSON_IsTrue(d)) continue;
+                    return cfail(c, ONNXLLM_ERR_UNSUPPORTED, d, "unsupported JSON Schema keyword \"%s\" with false", deps->string);
+                }
+                if (!cJSON_IsArray(list)) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, d, "%s: expected a list of names", deps->string);
+                if (!has_name(m->pnames.v, m->pnames.n, d->string) && !VEC_PUSH(m->pnames, d->string)) return OOM(c);
+                for (const cJSON *e = list->child; e; e = e->next) {
+                    if (!cJSON_IsString(e)) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, d, "%s: expected names", deps->string);
+                    if (!has_name(m->pnames.v, m->pnames.n, e->valuestring) && !VEC_PUSH(m->pnames, e->valuestring)) return OOM(c);
+                    if (!VEC_PUSH(m->dep_a, d->string) || !VEC_PUSH(m->dep_b, e->valuestring)) return OOM(c);
+                }
             }
         }
         if ((v = get(x, "propertyNames"))) {
@@ -1057,13 +1103,35 @@ static onnxllm_status object_node(comp *c, uint32_t node, const cset *s, const m
             key_ok = chars >= oi.key_min && chars <= oi.key_max;
         }
         if (!key_ok) pnode = NO_NODE;
-        if (pnode == NO_NODE && !required) continue; /* can never appear: not a label */
+        /* a name whose schema is false stays a (disabled) label: it must not come in
+         * as an additional key either */
         char *dup = strdup(name);
         if (!dup || !VEC_PUSH(oi.names, dup) || !VEC_PUSH(oi.lens, nl) || !VEC_PUSH(oi.pnode, pnode) ||
             !VEC_PUSH(oi.req, (uint8_t)required)) {
             free(dup);
             st = OOM(c);
         }
+    }
+    /* dependencies between defined names (at most 64 names then) */
+    if (!st && m->dep_a.n) {
+        if (oi.names.n > 64) st = cfail(c, ONNXLLM_ERR_UNSUPPORTED, NULL, "unsupported JSON Schema keyword \"dependencies\" on an object with more than 64 properties");
+        for (size_t i = 0; !st && i < oi.names.n; i++)
+            if (!VEC_PUSH(oi.dep, 0)) st = OOM(c);
+        for (size_t k = 0; !st && k < m->dep_a.n; k++) {
+            int ia = -1, ib = -1;
+            for (size_t i = 0; i < oi.names.n; i++) {
+                if (!strcmp(oi.names.v[i], m->dep_a.v[k])) ia = (int)i;
+                if (!strcmp(oi.names.v[i], m->dep_b.v[k])) ib = (int)i;
+            }
+            if (ia < 0) continue; /* the name cannot appear at all */
+            if (ib < 0) { /* a name that cannot appear is needed: the first one cannot appear either */
+                oi.pnode.v[ia] = NO_NODE;
+                if (oi.req.v[ia]) oi.pnode.v[ia] = NO_NODE;
+                continue;
+            }
+            if (ia != ib) oi.dep.v[ia] |= 1ull << ib;
+        }
+        oi.has_deps = true;
     }
     /* pattern properties (one conjunct owns them); their keys also meet the
      * other conjuncts' additionalProperties */
@@ -1110,6 +1178,7 @@ static onnxllm_status object_node(comp *c, uint32_t node, const cset *s, const m
         VEC_FREE(oi.req);
         VEC_FREE(oi.pats);
         VEC_FREE(oi.patnode);
+        VEC_FREE(oi.dep);
     }
     return st;
 }
@@ -1310,6 +1379,68 @@ static onnxllm_status build_merged(comp *c, uint32_t node, const cset *s, msch *
     return ONNXLLM_OK;
 }
 
+typedef OLM_VEC(const char *) namelist;
+
+/* Names a branch requires by itself (its conjuncts after $ref/allOf). */
+static onnxllm_status branch_required(comp *c, const cJSON *b, namelist *out) {
+    cset bs = {0};
+    conj q = {b, 0};
+    bool f;
+    if (!VEC_PUSH(bs, q)) return OOM(c);
+    onnxllm_status st = expand(c, &bs, &f);
+    for (size_t i = 0; !st && i < bs.n; i++) {
+        const cJSON *rq = get(bs.v[i].s, "required");
+        if (!cJSON_IsArray(rq)) continue;
+        for (const cJSON *e = rq->child; e; e = e->next)
+            if (cJSON_IsString(e) && !has_name(out->v, out->n, e->valuestring) && !VEC_PUSH(*out, e->valuestring)) st = OOM(c);
+    }
+    VEC_FREE(bs);
+    return st;
+}
+
+/* oneOf: alternative i may forbid a name that alternative j requires (and i
+ * does not): then no object of i can satisfy j. Returns a synthetic
+ * {"properties": {name: false, ...}} (owned by c) or NULL when there is none. */
+static onnxllm_status separation(comp *c, const cJSON *alt, int i, const cset *base, const cJSON **out) {
+    *out = NULL;
+    namelist ri = {0}, rbase = {0};
+    onnxllm_status st = branch_required(c, cJSON_GetArrayItem(alt, i), &ri);
+    for (size_t k = 0; !st && k < base->n; k++) st = branch_required(c, base->v[k].s, &rbase);
+    cJSON *props = NULL;
+    int j = 0;
+    for (const cJSON *b = alt->child; !st && b; b = b->next, j++) {
+        if (j == i) continue;
+        namelist rj = {0};
+        st = branch_required(c, b, &rj);
+        for (size_t k = 0; !st && k < rj.n; k++) {
+            if (has_name(ri.v, ri.n, rj.v[k]) || has_name(rbase.v, rbase.n, rj.v[k])) continue;
+            if (!props && !(props = cJSON_CreateObject())) st = OOM(c);
+            else if (!cJSON_GetObjectItemCaseSensitive(props, rj.v[k]) && !cJSON_AddFalseToObject(props, rj.v[k])) st = OOM(c);
+            break; /* one name per other alternative is enough */
+        }
+        VEC_FREE(rj);
+    }
+    VEC_FREE(ri);
+    VEC_FREE(rbase);
+    if (st || !props) {
+        cJSON_Delete(props);
+        return st;
+    }
+    cJSON *wrap = cJSON_CreateObject();
+    if (!wrap) {
+        cJSON_Delete(props);
+        return OOM(c);
+    }
+    cJSON_AddItemToObject(wrap, "properties", props);
+    if (!c->owned && !(c->owned = cJSON_CreateArray())) {
+        cJSON_Delete(wrap);
+        return OOM(c);
+    }
+    cJSON_AddItemToArray(c->owned, wrap);
+    *out = wrap;
+    return ONNXLLM_OK;
+}
+
 static onnxllm_status compile_set(comp *c, cset *s, uint32_t *out) {
     *out = NO_NODE;
     if (++c->depth > MAX_DEPTH) {
@@ -1317,10 +1448,15 @@ static onnxllm_status compile_set(comp *c, cset *s, uint32_t *out) {
         return cfail(c, ONNXLLM_ERR_UNSUPPORTED, s->n ? s->v[0].s : NULL, "schema nested too deeply");
     }
     bool is_false;
+    cset key = {0};
     onnxllm_status st = expand(c, s, &is_false);
     if (st || is_false) goto done;
-    uint64_t h = cset_hash(s);
-    uint32_t hit = memo_find(c, s, h);
+    if (!sorted_key(s, &key)) {
+        st = OOM(c);
+        goto done;
+    }
+    uint64_t h = cset_hash(&key);
+    uint32_t hit = memo_find(c, &key, h);
     if (hit != NO_NODE) {
         *out = hit;
         goto done;
@@ -1338,31 +1474,42 @@ static onnxllm_status compile_set(comp *c, cset *s, uint32_t *out) {
             goto done;
         }
         uint32_t node = new_node(c, N_ANYOF);
-        if (node == NO_NODE || !memo_put(c, s, h, node)) {
+        if (node == NO_NODE || !memo_put(c, &key, h, node)) {
             st = node == NO_NODE ? cfail(c, ONNXLLM_ERR_UNSUPPORTED, x, "schema too complex (over %d nodes)", MAX_NODES) : OOM(c);
             goto done;
         }
-        OLM_VEC(uint32_t) alts = {0};
+        OLM_VEC(uint32_t) alts = {0}, orig = {0};
         int idx = 0;
         for (const cJSON *b = alt->child; b && !st; b = b->next, idx++) {
             if (alts.n >= MAX_ALTS) {
                 st = cfail(c, ONNXLLM_ERR_UNSUPPORTED, alt, "schema too complex (anyOf/oneOf combinations)");
                 break;
             }
-            cset bs = {0};
-            if (!VEC_RESERVE(bs, s->n + 1)) {
-                st = OOM(c);
-                break;
+            for (int pass = 0; pass < (flag == D_ONEOF ? 2 : 1) && !st; pass++) {
+                /* oneOf: pass 0 compiles the alternative restricted so that it cannot meet
+                 * the others (see separation); pass 1 the alternative as written, which
+                 * the exclusivity proof is checked against */
+                const cJSON *sep = NULL;
+                if (flag == D_ONEOF && pass == 0 && (st = separation(c, alt, idx, s, &sep))) break;
+                cset bs = {0};
+                if (!VEC_RESERVE(bs, s->n + 2)) {
+                    st = OOM(c);
+                    break;
+                }
+                memcpy(bs.v, s->v, s->n * sizeof *s->v);
+                bs.n = s->n;
+                bs.v[i].done |= flag;
+                conj q = {b, 0};
+                bs.v[bs.n++] = q;
+                if (sep) {
+                    conj q2 = {sep, 0};
+                    bs.v[bs.n++] = q2;
+                }
+                uint32_t an = NO_NODE;
+                st = compile_set(c, &bs, &an);
+                VEC_FREE(bs);
+                if (!st && !(pass == 0 ? VEC_PUSH(alts, an) : VEC_PUSH(orig, an))) st = OOM(c);
             }
-            memcpy(bs.v, s->v, s->n * sizeof *s->v);
-            bs.n = s->n;
-            bs.v[i].done |= flag;
-            conj q = {b, 0};
-            bs.v[bs.n++] = q;
-            uint32_t an = NO_NODE;
-            st = compile_set(c, &bs, &an);
-            VEC_FREE(bs);
-            if (!st && !VEC_PUSH(alts, an)) st = OOM(c);
         }
         if (!st) {
             olm_node *n = &c->g->nodes.v[node];
@@ -1370,9 +1517,17 @@ static onnxllm_status compile_set(comp *c, cset *s, uint32_t *out) {
             n->list = (uint32_t)c->g->pool.n;
             for (size_t k = 0; k < alts.n && !st; k++)
                 if (!VEC_PUSH(c->g->pool, alts.v[k])) st = OOM(c);
-            if (flag == D_ONEOF && !VEC_PUSH(c->oneofs, node)) st = OOM(c);
+            if (flag == D_ONEOF) {
+                uint32_t ol = (uint32_t)c->g->pool.n;
+                for (size_t k = 0; k < orig.n && !st; k++)
+                    if (!VEC_PUSH(c->g->pool, orig.v[k])) st = OOM(c);
+                if (!st && (!VEC_PUSH(c->oneofs, node) || !VEC_PUSH(c->oneof_orig, ol) ||
+                            !VEC_PUSH(c->oneof_alts, c->g->nodes.v[node].list) || !VEC_PUSH(c->oneof_n, (uint32_t)alts.n)))
+                    st = OOM(c);
+            }
             c->done.v[node] = 1;
         }
+        VEC_FREE(orig);
         VEC_FREE(alts);
         *out = node;
         goto done;
@@ -1382,7 +1537,7 @@ static onnxllm_status compile_set(comp *c, cset *s, uint32_t *out) {
         st = merge(c, s, &m);
         if (!st) {
             uint32_t node = new_node(c, N_LEAF);
-            if (node == NO_NODE || !memo_put(c, s, h, node))
+            if (node == NO_NODE || !memo_put(c, &key, h, node))
                 st = node == NO_NODE ? cfail(c, ONNXLLM_ERR_UNSUPPORTED, NULL, "schema too complex (over %d nodes)", MAX_NODES) : OOM(c);
             else {
                 st = build_merged(c, node, s, &m);
@@ -1393,6 +1548,7 @@ static onnxllm_status compile_set(comp *c, cset *s, uint32_t *out) {
         msch_free(&m);
     }
 done:
+    VEC_FREE(key);
     c->depth--;
     return st;
 }
@@ -1455,7 +1611,14 @@ static void productivity(comp *c) {
                     } else if (ok)
                         nopt++;
                 }
-                if (p) p = nreq <= o->max_props && nreq + nopt >= o->min_props && o->min_props <= o->max_props;
+                bool addp = o->add != NO_NODE && c->prod.v[o->add];
+                for (size_t k = 0; k < o->patnode.n && !addp; k++) addp = o->patnode.v[k] != NO_NODE && c->prod.v[o->patnode.v[k]];
+                /* needs of required names must be usable too */
+                for (size_t k = 0; p && o->has_deps && k < o->names.n; k++)
+                    if (o->req.v[k])
+                        for (size_t j = 0; j < o->names.n; j++)
+                            if ((o->dep.v[k] >> j & 1) && (o->pnode.v[j] == NO_NODE || !c->prod.v[o->pnode.v[j]])) p = false;
+                if (p) p = nreq <= o->max_props && nreq + nopt + (addp ? 1 : 0) >= o->min_props && o->min_props <= o->max_props;
                 break;
             }
             }
@@ -1687,6 +1850,32 @@ static onnxllm_status finish_object(comp *c, objinfo *o) {
         g->pool.v[base + i] = nxt;
     }
     nd = &g->nodes.v[o->node];
+    nd->usable = (uint32_t)g->pool.n;
+    {
+        uint32_t cnt = 0;
+        size_t ub = g->pool.n;
+        if (!VEC_RESERVE(g->pool, g->pool.n + n + 1)) return OOM(c);
+        g->pool.n += n + 1;
+        g->pool.v[ub + n] = 0;
+        for (uint32_t i = n; i-- > 0;) {
+            if (o->pnode.v[i] != NO_NODE && c->prod.v[o->pnode.v[i]]) cnt++;
+            g->pool.v[ub + i] = cnt;
+        }
+    }
+    if (o->has_deps) {
+        nd = &g->nodes.v[o->node];
+        nd->deps = (uint32_t)g->pool.n;
+        for (uint32_t i = 0; i < n; i++)
+            if (!VEC_PUSH(g->pool, (uint32_t)o->dep.v[i]) || !VEC_PUSH(g->pool, (uint32_t)(o->dep.v[i] >> 32))) return OOM(c);
+    }
+    nd = &g->nodes.v[o->node];
+    {
+        const olm_dfa *kdfa = &g->dfas.v[kd];
+        bool ex = false;
+        for (uint32_t l = n; kdfa->start && l < kdfa->nlabels && !ex; l++)
+            ex = (kdfa->reach[(size_t)kdfa->start * kdfa->nlw + l / 64] >> (l % 64)) & 1;
+        nd->has_extra = ex;
+    }
     nd->extra = add ? o->add : NO_NODE;
     nd->min = o->min_props;
     nd->max = o->max_props;
@@ -1705,6 +1894,7 @@ static void objinfo_free(objinfo *o) {
     VEC_FREE(o->req);
     VEC_FREE(o->pats);
     VEC_FREE(o->patnode);
+    VEC_FREE(o->dep);
 }
 
 onnxllm_status olm_schema_compile(onnxllm_grammar *g, const cJSON *schema, const cJSON *doc_root, const cJSON *extra,
@@ -1762,15 +1952,23 @@ onnxllm_status olm_schema_compile(onnxllm_grammar *g, const cJSON *schema, const
         olm_grammar_first_bytes(g);
         for (size_t i = 0; !st && i < c.oneofs.n; i++) {
             uint32_t id = c.oneofs.v[i];
-            const olm_node *n = &g->nodes.v[id];
             if (!c.prod.v[id]) continue;
-            for (uint32_t a = 0; a < n->n && !st; a++)
-                for (uint32_t b = a + 1; b < n->n && !st; b++)
-                    if (!disjoint(&c, g->pool.v[n->list + a], g->pool.v[n->list + b], 0))
+            /* every restricted alternative (still producing something) against every
+             * other alternative as written */
+            uint32_t na = c.oneof_n.v[i];
+            for (uint32_t a = 0; a < na && !st; a++) {
+                uint32_t ra = g->pool.v[c.oneof_alts.v[i] + a];
+                if (ra == NO_NODE || !c.prod.v[ra]) continue;
+                for (uint32_t b = 0; b < na && !st; b++) {
+                    uint32_t ob = g->pool.v[c.oneof_orig.v[i] + b];
+                    if (b == a || ob == NO_NODE || !c.prod.v[ob]) continue;
+                    if (!disjoint(&c, ra, ob, 0))
                         st = cfail(&c, ONNXLLM_ERR_UNSUPPORTED, NULL,
                                    "unsupported JSON Schema keyword \"oneOf\": alternatives %u and %u may both match, so "
                                    "\"exactly one\" cannot be enforced",
-                                   a, b);
+                                   a < b ? a : b, a < b ? b : a);
+                }
+            }
         }
     }
     if (!st) *root = r;
@@ -1779,6 +1977,10 @@ onnxllm_status olm_schema_compile(onnxllm_grammar *g, const cJSON *schema, const
     VEC_FREE(c.memo);
     VEC_FREE(c.memo_keys);
     VEC_FREE(c.oneofs);
+    VEC_FREE(c.oneof_orig);
+    VEC_FREE(c.oneof_alts);
+    VEC_FREE(c.oneof_n);
+    cJSON_Delete(c.owned);
     for (size_t i = 0; i < c.dcache.n; i++) free(c.dcache.v[i].key);
     VEC_FREE(c.dcache);
     VEC_FREE(c.prod);
@@ -1843,6 +2045,8 @@ onnxllm_status olm_build_object(onnxllm_grammar *g, const char *const *names, co
             g->pool.v[base + i] = nxt;
         }
     }
+    nd.usable = (uint32_t)g->pool.n; /* every name usable */
+    for (uint32_t i = 0; i <= n && ok; i++) ok = VEC_PUSH(g->pool, n - i);
     if (!ok || (*out = olm_grammar_add_node(g, &nd)) == NO_NODE) return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "grammar: out of memory");
     return ONNXLLM_OK;
 }

@@ -64,6 +64,7 @@ typedef struct cli_gen_options {
     const char *ep;                 /* --ep cpu|cuda, NULL = the model folder's choice */
     bool greedy;                    /* --greedy (temperature 0) */
     bool no_shared_kv, full_logits; /* engine modes (tests, comparisons) */
+    onnxllm_matcher *matcher;       /* constrained decoding (run --schema / --tool-choice), NULL = none */
 } cli_gen_options;
 
 enum { CLI_SET_TEMPERATURE = 1, CLI_SET_TOP_K = 2, CLI_SET_TOP_P = 4, CLI_SET_MIN_P = 8, CLI_SET_REPEAT = 16,

@@ -323,7 +323,13 @@ onnxllm_status cli_generate(cli_session *s, onnxllm_sequence *seq, const int32_t
         goto done;
     }
     onnxllm_generate_result r = {0};
-    st = onnxllm_generate(seq, &o->sampler, o->max_tokens, on_token, &c, &r, err);
+    onnxllm_generate_params gp = onnxllm_generate_default_params();
+    gp.sampler = &o->sampler;
+    gp.max_new_tokens = o->max_tokens;
+    gp.on_token = on_token;
+    gp.user = &c;
+    gp.matcher = o->matcher;
+    st = onnxllm_generate_ex(seq, &gp, &r, err);
     ans->n_generated = r.n_generated;
     ans->ttft_ms = ans->prefill_ms + r.prefill_ms;
     ans->decode_ms = r.decode_ms;

@@ -24,6 +24,13 @@ static void help(FILE *f) {
             "  -p, --prompt TEXT   the user message (\"-\" reads it from stdin)\n"
             "  -s, --system TEXT   a system message\n"
             "      --tools FILE    JSON array of tool definitions (OpenAI or Anthropic form)\n"
+            "      --tool-choice auto|required|none|NAME\n"
+            "                      constrain the answer (with --tools): auto = text or a valid\n"
+            "                      tool call, required = a valid call of some tool, NAME = a\n"
+            "                      call of that tool, none = no tool call\n"
+            "      --no-parallel-tool-calls  at most one call per answer\n"
+            "      --schema FILE   constrain the answer to JSON valid for this JSON Schema\n"
+            "                      (unsupported keywords are an error, exit 2)\n"
             "      --raw           send PROMPT to the model as is (no chat template)\n"
             "      --json          print one JSON object at the end instead of streaming:\n"
             "                      {text, tool_calls, finish_reason, usage{prompt_tokens,\n"
@@ -65,11 +72,15 @@ int cmd_run(int argc, char **argv) {
                                          {"tools", required_argument, 0, 'T'},
                                          {"raw", no_argument, 0, 'R'},
                                          {"json", no_argument, 0, 'J'},
+                                         {"schema", required_argument, 0, 'S'},
+                                         {"tool-choice", required_argument, 0, 'C'},
+                                         {"no-parallel-tool-calls", no_argument, 0, 'P'},
                                          {"help", no_argument, 0, 'h'},
                                          CLI_GEN_LONGOPTS,
                                          {0, 0, 0, 0}};
-    const char *model = NULL, *prompt = NULL, *system = NULL, *tools_path = NULL;
-    bool raw = false, json = false;
+    const char *model = NULL, *prompt = NULL, *system = NULL, *tools_path = NULL, *schema_path = NULL,
+               *tool_choice = NULL;
+    bool raw = false, json = false, parallel = true;
     cli_gen_options o;
     cli_gen_options_init(&o, 512);
     int c;
@@ -83,6 +94,9 @@ int cmd_run(int argc, char **argv) {
         case 'T': tools_path = optarg; break;
         case 'R': raw = true; break;
         case 'J': json = true; break;
+        case 'S': schema_path = optarg; break;
+        case 'C': tool_choice = optarg; break;
+        case 'P': parallel = false; break;
         case 'h': help(stdout); return CLI_OK;
         case '?':
         case ':': return cli_bad_option("run", c, argv);
@@ -97,10 +111,15 @@ int cmd_run(int argc, char **argv) {
     if (!prompt) return cli_usage_error("run", "missing -p PROMPT");
     if (raw && (system || tools_path)) return cli_usage_error("run", "--raw cannot be combined with --system/--tools");
     if (cli_gen_check("run", &o)) return CLI_USAGE;
+    if (tool_choice && !tools_path) return cli_usage_error("run", "--tool-choice needs --tools FILE");
+    if (tool_choice && schema_path) return cli_usage_error("run", "--schema and --tool-choice cannot be combined");
 
     int rc = CLI_OK;
     onnxllm_error err = {0};
-    char *stdin_prompt = NULL, *tools = NULL, *text = NULL, *calls_json = NULL, *out = NULL;
+    char *stdin_prompt = NULL, *tools = NULL, *text = NULL, *calls_json = NULL, *out = NULL, *schema = NULL;
+    onnxllm_grammar_vocab *gvocab = NULL;
+    onnxllm_grammar *grammar = NULL;
+    onnxllm_matcher *matcher = NULL;
     onnxllm_tokens ids = {0};
     onnxllm_sequence *seq = NULL;
     onnxllm_tool_calls calls = {0};
@@ -131,6 +150,14 @@ int cmd_run(int argc, char **argv) {
         }
     }
 
+    if (schema_path) {
+        size_t len;
+        if (olm_read_file(schema_path, &schema, &len, &err)) {
+            rc = cli_usage_error("run", "--schema: %s", err.message);
+            goto done;
+        }
+    }
+
     sig = cli_sigint_start(); /* before the model: ORT's threads inherit the blocked SIGINT */
     cli_sigint_busy(sig, NULL);
     if ((rc = cli_session_open("run", model, &o, !raw, &s))) goto done;
@@ -150,6 +177,24 @@ int cmd_run(int argc, char **argv) {
             rc = cli_report("run", &err);
             goto done;
         }
+    }
+    if (schema || tool_choice) { /* constrained decoding */
+        size_t neos = 0;
+        const int32_t *eos = onnxllm_model_eos(s.model, &neos);
+        onnxllm_grammar_params gp = onnxllm_grammar_default_params();
+        onnxllm_status gst = onnxllm_grammar_vocab_create(s.tok, onnxllm_model_vocab_size(s.model), eos, neos, &gvocab, &err);
+        if (!gst) gst = schema ? onnxllm_grammar_compile_json_schema(gvocab, schema, strlen(schema), &gp, &grammar, &err)
+                               : onnxllm_grammar_compile_tools(gvocab, tools, tool_choice, parallel, &gp, &grammar, &err);
+        if (!gst) gst = onnxllm_matcher_create(grammar, &matcher, &err);
+        if (gst) {
+            /* an unusable schema or tool list is the caller's mistake: exit 2 */
+            if (gst == ONNXLLM_ERR_UNSUPPORTED || gst == ONNXLLM_ERR_INVALID_ARGUMENT)
+                rc = cli_usage_error("run", "%s: %s", schema ? "--schema" : "--tools/--tool-choice", err.message);
+            else
+                rc = cli_report("run", &err);
+            goto done;
+        }
+        o.matcher = matcher;
     }
     if (onnxllm_sequence_create(s.model, &seq, &err)) {
         rc = cli_report("run", &err);
@@ -217,6 +262,10 @@ int cmd_run(int argc, char **argv) {
     if (!strcmp(ans.finish, "cancelled")) rc = CLI_INTERRUPTED;
 done:
     cli_sigint_stop(sig);
+    onnxllm_matcher_free(matcher);
+    onnxllm_grammar_free(grammar);
+    onnxllm_grammar_vocab_free(gvocab);
+    free(schema);
     free(out);
     free(calls_json);
     onnxllm_toolcalls_clear(&calls);
