@@ -2,7 +2,7 @@
  * a tool list (the Phi-4 tool-call wrapper), and grammar lifetime. */
 #include "grammar/grammar.h"
 #include "common/error.h"
-#include "common/fileio.h"
+#include "common/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +81,7 @@ static onnxllm_status new_grammar(const onnxllm_grammar_vocab *v, const onnxllm_
 }
 
 static onnxllm_status parse_json(const char *text, size_t len, const char *what, cJSON **out, onnxllm_error *err) {
-    onnxllm_status st = olm_parse_json(text, len, what, out, err);
+    onnxllm_status st = olm_json_parse(text, len, what, out, err);
     if (st) {
         if (err) err->status = ONNXLLM_ERR_INVALID_ARGUMENT;
         return ONNXLLM_ERR_INVALID_ARGUMENT;

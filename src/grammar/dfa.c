@@ -27,6 +27,8 @@ void olm_dfa_free(olm_dfa *d) {
     free(d->reach);
     free(d->pmaxd);
     free(d->pmaxe);
+    free(d->pdie);
+    free(d->loopg);
     memset(d, 0, sizeof *d);
 }
 
@@ -112,7 +114,7 @@ static int64_t km_get(keymap *m, const uint8_t *k, size_t n, bool *added) {
         j = (j + 1) & m->mask;
     }
     if (!VEC_RESERVE(m->keys, m->keys.n + n + 1)) return -1;
-    memcpy(m->keys.v + m->keys.n, k, n);
+    if (n) memcpy(m->keys.v + m->keys.n, k, n);
     m->keys.n += n;
     if (!VEC_PUSH(m->koff, (uint32_t)m->keys.n)) return -1;
     uint32_t id = (uint32_t)km_count(m) - 1;
@@ -121,11 +123,15 @@ static int64_t km_get(keymap *m, const uint8_t *k, size_t n, bool *added) {
     return id;
 }
 
-/* ---- table helpers -------------------------------------------------------------------*/
-typedef struct rawdfa { /* full 256-wide table while building */
-    OLM_VEC(uint32_t) next;
+/* ---- table helpers -------------------------------------------------------------------
+ * Tables are built directly with one column per byte class of a partition given by
+ * the builder (bytes of one class must step alike from every state). */
+typedef struct rawdfa {
+    OLM_VEC(uint32_t) next; /* n * ncls */
     OLM_VEC(uint8_t) flags;
     OLM_VEC(int32_t) label;
+    uint32_t ncls;
+    uint8_t cls[256];
 } rawdfa;
 
 static void raw_free(rawdfa *r) {
@@ -134,69 +140,32 @@ static void raw_free(rawdfa *r) {
     VEC_FREE(r->label);
 }
 
-/* Compresses a raw table into byte classes. */
+static bool raw_add(rawdfa *r, uint8_t flags, int32_t label) {
+    if (!VEC_RESERVE(r->next, r->next.n + r->ncls)) return false;
+    memset(r->next.v + r->next.n, 0, r->ncls * sizeof *r->next.v);
+    r->next.n += r->ncls;
+    return VEC_PUSH(r->flags, flags) && VEC_PUSH(r->label, label);
+}
+
+/* Hands the table over to out. */
 static bool raw_finish(rawdfa *r, uint32_t start, olm_dfa *out) {
     memset(out, 0, sizeof *out);
     uint32_t n = (uint32_t)r->flags.n;
-    /* class of byte b: identical columns share a class */
-    /* byte classes by partition refinement, one row at a time (row-major): bytes
-     * stay together while every state sends them to the same target */
-    uint8_t cls[256];
-    uint32_t ncls = 1;
-    int rep[256];
-    memset(cls, 0, sizeof cls);
-    for (uint32_t s = 0; s < n && ncls < 256; s++) {
-        const uint32_t *row = r->next.v + (size_t)s * 256;
-        /* per old class: its first target in this row (usually the only one) */
-        uint32_t ft[256], fnew[256], ov_k[256], ov_t[256], ov_new[256], nov = 0, nn = 0;
-        uint8_t ncl[256];
-        for (uint32_t k = 0; k < ncls; k++) ft[k] = UINT32_MAX;
-        for (int b = 0; b < 256; b++) {
-            uint32_t k = cls[b], t = row[b], id;
-            if (ft[k] == t) id = fnew[k];
-            else if (ft[k] == UINT32_MAX) {
-                ft[k] = t;
-                id = fnew[k] = nn++;
-            } else {
-                id = UINT32_MAX;
-                for (uint32_t i = 0; i < nov && id == UINT32_MAX; i++)
-                    if (ov_k[i] == k && ov_t[i] == t) id = ov_new[i];
-                if (id == UINT32_MAX) {
-                    ov_k[nov] = k, ov_t[nov] = t, id = ov_new[nov] = nn++;
-                    nov++;
-                }
-            }
-            ncl[b] = (uint8_t)id;
-        }
-        memcpy(cls, ncl, sizeof cls);
-        ncls = nn;
-    }
-    for (uint32_t k = 0; k < ncls; k++) rep[k] = -1;
-    for (int b = 0; b < 256; b++)
-        if (rep[cls[b]] < 0) rep[cls[b]] = b;
     out->n = n;
     out->start = start;
-    out->ncls = ncls;
-    memcpy(out->cls, cls, 256);
-    out->next = malloc((size_t)n * ncls * sizeof *out->next);
-    out->flags = malloc(n ? n : 1);
-    out->label = malloc((n ? n : 1) * sizeof *out->label);
-    if (!out->next || !out->flags || !out->label) {
-        olm_dfa_free(out);
-        return false;
-    }
-    for (uint32_t s = 0; s < n; s++)
-        for (uint32_t k = 0; k < ncls; k++) out->next[(size_t)s * ncls + k] = r->next.v[(size_t)s * 256 + (size_t)rep[k]];
-    memcpy(out->flags, r->flags.v, n);
-    memcpy(out->label, r->label.v, n * sizeof *out->label);
-    return true;
-}
-
-static bool raw_add(rawdfa *r, uint8_t flags, int32_t label) {
-    if (!VEC_RESERVE(r->next, r->next.n + 256)) return false;
-    memset(r->next.v + r->next.n, 0, 256 * sizeof *r->next.v);
-    r->next.n += 256;
-    return VEC_PUSH(r->flags, flags) && VEC_PUSH(r->label, label);
+    out->ncls = r->ncls;
+    memcpy(out->cls, r->cls, 256);
+    out->next = r->next.v;
+    out->flags = r->flags.v;
+    out->label = r->label.v;
+    r->next.v = NULL;
+    r->flags.v = NULL;
+    r->label.v = NULL;
+    raw_free(r);
+    if (!out->next) out->next = calloc(1, sizeof *out->next);
+    if (!out->flags) out->flags = calloc(1, 1);
+    if (!out->label) out->label = calloc(1, sizeof *out->label);
+    return out->next && out->flags && out->label;
 }
 
 /* ---- subset construction ------------------------------------------------------------ */
@@ -284,13 +253,13 @@ onnxllm_status olm_nfa_to_dfa(const olm_nfa *a, uint32_t start, size_t max_state
     }
     OLM_VEC(uint32_t) bucket[256];
     uint32_t bucket_n[256];
-    int bstart[256];
     memset(bucket, 0, sizeof bucket);
-    for (int b = 255; b >= 0; b--) bstart[bcls[b]] = b;
     if (!c.mark || !km_init(&km)) {
         free(c.mark);
         return ONNXLLM_ERR_OUT_OF_MEMORY;
     }
+    r.ncls = (uint32_t)nb;
+    memcpy(r.cls, bcls, 256);
     /* dead state 0 */
     if (!raw_add(&r, 0, -1)) goto done;
     {
@@ -311,7 +280,7 @@ onnxllm_status olm_nfa_to_dfa(const olm_nfa *a, uint32_t start, size_t max_state
         /* copy: km may reallocate while we add */
         uint32_t *its = malloc((nit ? nit : 1) * sizeof *its);
         if (!its) goto done;
-        memcpy(its, items, nit * 4);
+        if (nit) memcpy(its, items, nit * 4);
         int32_t label = -1;
         bool bnd = true;
         for (size_t i = 0; i < nit; i++) {
@@ -362,7 +331,7 @@ onnxllm_status olm_nfa_to_dfa(const olm_nfa *a, uint32_t start, size_t max_state
                 target = (uint32_t)t + 1;
             }
             bucket[k].n = 0;
-            for (int b = bstart[k]; b < 256 && bcls[b] == k; b++) r.next.v[(size_t)row * 256 + (size_t)b] = target;
+            r.next.v[(size_t)row * (size_t)nb + (size_t)k] = target;
         }
         free(its);
     }
@@ -393,6 +362,18 @@ onnxllm_status olm_dfa_explore(const olm_explorer *x, const void *init, size_t m
         free(nx);
         return ONNXLLM_ERR_OUT_OF_MEMORY;
     }
+    /* classes: the builder's partition (renumbered densely), else one per byte */
+    int rep[256], id_of[256];
+    for (int i = 0; i < 256; i++) id_of[i] = -1;
+    r.ncls = 0;
+    for (int b = 0; b < 256; b++) {
+        int h = x->hint ? x->hint[b] : b;
+        if (id_of[h] < 0) {
+            id_of[h] = (int)r.ncls;
+            rep[r.ncls++] = b;
+        }
+        r.cls[b] = (uint8_t)id_of[h];
+    }
     bool added;
     if (!raw_add(&r, 0, -1) || km_get(&km, init, x->state_size, &added) < 0) goto done;
     for (uint32_t id = 0; id < km_count(&km); id++) {
@@ -407,22 +388,15 @@ onnxllm_status olm_dfa_explore(const olm_explorer *x, const void *init, size_t m
         bool bnd = x->bnd ? x->bnd(x->ctx, cur) : true;
         if (!raw_add(&r, (uint8_t)((label >= 0 ? DF_ACCEPT : 0) | (bnd ? DF_BND : 0)), label)) goto done;
         uint32_t row = id + 1;
-        uint32_t done_cls[257];
-        if (x->hint) memset(done_cls, 0xff, sizeof done_cls);
-        for (int b = 0; b < 256; b++) {
-            if (x->hint && done_cls[x->hint[b]] != 0xffffffffu) { /* same class as an earlier byte */
-                r.next.v[(size_t)row * 256 + (size_t)b] = done_cls[x->hint[b]];
-                continue;
-            }
+        for (uint32_t k = 0; k < r.ncls; k++) {
             uint32_t target = 0;
             memset(nx, 0, x->state_size);
-            if (x->step(x->ctx, cur, (uint8_t)b, nx)) {
+            if (x->step(x->ctx, cur, (uint8_t)rep[k], nx)) {
                 int64_t t = km_get(&km, nx, x->state_size, &added);
                 if (t < 0) goto done;
                 target = (uint32_t)t + 1;
             }
-            r.next.v[(size_t)row * 256 + (size_t)b] = target;
-            if (x->hint) done_cls[x->hint[b]] = target;
+            r.next.v[(size_t)row * r.ncls + k] = target;
         }
     }
     if (!raw_finish(&r, 1, out)) goto done;
@@ -446,12 +420,19 @@ typedef struct rev {
 static bool rev_build(const olm_dfa *d, rev *r) {
     uint32_t n = d->n, C = d->ncls;
     r->off = calloc((size_t)n + 2, sizeof *r->off);
+    uint32_t *stamp = malloc(((size_t)n + 1) * sizeof *stamp);
     size_t m = 0;
-    if (!r->off) return false;
+    if (!r->off || !stamp) {
+        free(r->off);
+        free(stamp);
+        return false;
+    }
+    /* one edge per (source, target) pair: rows repeat targets across many classes */
+    memset(stamp, 0, ((size_t)n + 1) * sizeof *stamp);
     for (uint32_t s = 1; s < n; s++)
         for (uint32_t k = 0; k < C; k++) {
             uint32_t x = d->next[(size_t)s * C + k];
-            if (x) r->off[x + 1]++, m++;
+            if (x && stamp[x] != s) stamp[x] = s, r->off[x + 1]++, m++;
         }
     for (uint32_t x = 0; x < n; x++) r->off[x + 1] += r->off[x];
     r->src = malloc((m ? m : 1) * sizeof *r->src);
@@ -460,15 +441,18 @@ static bool rev_build(const olm_dfa *d, rev *r) {
         free(r->off);
         free(r->src);
         free(fill);
+        free(stamp);
         return false;
     }
     memcpy(fill, r->off, ((size_t)n + 1) * sizeof *fill);
+    memset(stamp, 0, ((size_t)n + 1) * sizeof *stamp);
     for (uint32_t s = 1; s < n; s++)
         for (uint32_t k = 0; k < C; k++) {
             uint32_t x = d->next[(size_t)s * C + k];
-            if (x) r->src[fill[x]++] = s;
+            if (x && stamp[x] != s) stamp[x] = s, r->src[fill[x]++] = s;
         }
     free(fill);
+    free(stamp);
     return true;
 }
 static void rev_free(rev *r) {
@@ -528,11 +512,34 @@ void olm_dfa_prune(olm_dfa *d) {
 
 /* ---- plain characters -------------------------------------------------------------------
  * Plain text (see vocab.c): UTF-8 characters other than control bytes, '"' and
- * '\\'. plain_next enumerates, through byte classes, the states one plain
- * character leads to from t; *dies says whether some plain character dies on
- * the way. Representatives: one byte per class within each position's range. */
+ * '\\'. plain_next enumerates the states one plain character leads to from t,
+ * and whether some plain character dies on the way. Bytes are visited one per
+ * byte class within each UTF-8 position's range (precomputed per DFA). */
+enum { PR_ASCII, PR_L2, PR_E0, PR_E1, PR_ED, PR_EE, PR_F0, PR_F1, PR_F4, PR_C80, PR_CA0, PR_C9F, PR_C90, PR_C8F, PR_N };
+typedef struct plain_ranges {
+    uint8_t rep[PR_N][64]; /* one byte per distinct class in the range */
+    uint8_t n[PR_N];
+} plain_ranges;
+
+static void ranges_init(const olm_dfa *d, plain_ranges *r) {
+    static const int lim[PR_N][2] = {{0x20, 0x7F}, {0xC2, 0xDF}, {0xE0, 0xE0}, {0xE1, 0xEC}, {0xED, 0xED}, {0xEE, 0xEF},
+                                     {0xF0, 0xF0}, {0xF1, 0xF3}, {0xF4, 0xF4}, {0x80, 0xBF}, {0xA0, 0xBF}, {0x80, 0x9F},
+                                     {0x90, 0xBF}, {0x80, 0x8F}};
+    for (int i = 0; i < PR_N; i++) {
+        bool seen[256] = {0};
+        r->n[i] = 0;
+        for (int b = lim[i][0]; b <= lim[i][1]; b++) {
+            if (b == '"' || b == '\\') continue;
+            if (seen[d->cls[b]]) continue;
+            seen[d->cls[b]] = true;
+            if (r->n[i] < 64) r->rep[i][r->n[i]++] = (uint8_t)b;
+        }
+    }
+}
+
 typedef struct plain_ctx {
     const olm_dfa *d;
+    const plain_ranges *r;
     uint32_t *out;
     uint32_t n, cap;
     bool dies;
@@ -545,76 +552,39 @@ static void plain_add(plain_ctx *c, uint32_t s) {
     else c->dies = true; /* too many distinct targets to track: treat as "unknown" */
 }
 
-/* remaining continuation bytes of a character from state m */
-static void plain_cont(plain_ctx *c, uint32_t m, int left, int lo, int hi) {
-    const olm_dfa *d = c->d;
-    bool seen[256] = {0};
-    for (int b = lo; b <= hi; b++) {
-        uint8_t k = d->cls[b];
-        if (seen[k]) continue;
-        seen[k] = true;
-        uint32_t x = d->next[(size_t)m * d->ncls + k];
+/* from state m, `left` continuation bytes, the first from range `first` */
+static void plain_cont(plain_ctx *c, uint32_t m, int left, int first) {
+    const plain_ranges *r = c->r;
+    for (int i = 0; i < r->n[first]; i++) {
+        uint32_t x = dfa_step(c->d, m, r->rep[first][i]);
         if (!x) {
             c->dies = true;
             continue;
         }
         if (left == 1) plain_add(c, x);
-        else plain_cont(c, x, left - 1, 0x80, 0xBF);
+        else plain_cont(c, x, left - 1, PR_C80);
     }
 }
 
-static void plain_next(const olm_dfa *d, uint32_t t, uint32_t *out, uint32_t cap, uint32_t *n, bool *dies) {
-    plain_ctx c = {d, out, 0, cap, false};
-    bool seen[256] = {0};
-    for (int b = 0x20; b < 0x80; b++) {
-        if (b == '"' || b == '\\') continue;
-        uint8_t k = d->cls[b];
-        if (seen[k]) continue;
-        seen[k] = true;
-        uint32_t x = d->next[(size_t)t * d->ncls + k];
+static void plain_next(const olm_dfa *d, const plain_ranges *r, uint32_t t, uint32_t *out, uint32_t cap, uint32_t *n,
+                       bool *dies) {
+    plain_ctx c = {d, r, out, 0, cap, false};
+    for (int i = 0; i < r->n[PR_ASCII]; i++) {
+        uint32_t x = dfa_step(d, t, r->rep[PR_ASCII][i]);
         if (!x) c.dies = true;
         else plain_add(&c, x);
     }
-    static const struct { int lead_lo, lead_hi, lo, hi, left; } L[] = {
-        {0xC2, 0xDF, 0x80, 0xBF, 1}, {0xE0, 0xE0, 0xA0, 0xBF, 2}, {0xE1, 0xEC, 0x80, 0xBF, 2}, {0xED, 0xED, 0x80, 0x9F, 2},
-        {0xEE, 0xEF, 0x80, 0xBF, 2}, {0xF0, 0xF0, 0x90, 0xBF, 3}, {0xF1, 0xF3, 0x80, 0xBF, 3}, {0xF4, 0xF4, 0x80, 0x8F, 3}};
-    for (size_t i = 0; i < sizeof L / sizeof *L; i++) {
-        bool seen2[256] = {0};
-        for (int b = L[i].lead_lo; b <= L[i].lead_hi; b++) {
-            uint8_t k = d->cls[b];
-            if (seen2[k]) continue;
-            seen2[k] = true;
-            uint32_t m = d->next[(size_t)t * d->ncls + k];
-            if (!m) {
-                c.dies = true;
-                continue;
-            }
-            /* the first continuation byte has its own range */
-            bool seen3[256] = {0};
-            for (int x = L[i].lo; x <= L[i].hi; x++) {
-                uint8_t k2 = d->cls[x];
-                if (seen3[k2]) continue;
-                seen3[k2] = true;
-                uint32_t m2 = d->next[(size_t)m * d->ncls + k2];
-                if (!m2) {
-                    c.dies = true;
-                    continue;
-                }
-                if (L[i].left == 1) plain_add(&c, m2);
-                else plain_cont(&c, m2, L[i].left - 1, 0x80, 0xBF);
-            }
+    static const struct { int lead, cont, left; } L[] = {{PR_L2, PR_C80, 1}, {PR_E0, PR_CA0, 2}, {PR_E1, PR_C80, 2},
+                                                        {PR_ED, PR_C9F, 2}, {PR_EE, PR_C80, 2}, {PR_F0, PR_C90, 3},
+                                                        {PR_F1, PR_C80, 3}, {PR_F4, PR_C8F, 3}};
+    for (size_t k = 0; k < sizeof L / sizeof *L; k++)
+        for (int i = 0; i < r->n[L[k].lead]; i++) {
+            uint32_t m = dfa_step(d, t, r->rep[L[k].lead][i]);
+            if (!m) c.dies = true;
+            else plain_cont(&c, m, L[k].left, L[k].cont);
         }
-    }
     *n = c.n;
     *dies = c.dies;
-}
-
-/* Every plain character from s loops back to s. */
-static bool plain_loop(const olm_dfa *d, uint32_t s) {
-    uint32_t out[4], n;
-    bool dies;
-    plain_next(d, s, out, 4, &n, &dies);
-    return !dies && n == 1 && out[0] == s;
 }
 
 /* One character from boundary state t back to t? (ASCII or through mid states) */
@@ -653,50 +623,63 @@ static bool char_self_loop(const olm_dfa *d, uint32_t t) {
 /* Backward shortest distances with 0/1 edge costs (entering a boundary state
  * costs one character) from sources with initial values: bucket queue. */
 static bool back_dist(const olm_dfa *d, const rev *r, uint32_t *dist) {
-    uint32_t n = d->n;
-    OLM_VEC(uint32_t) *bk = NULL;
-    uint32_t nb = 0;
-    bool ok = true;
+    /* Dijkstra with buckets as linked lists in flat arrays (no allocation per bucket) */
+    uint32_t n = d->n, nb = 0;
     for (uint32_t s = 1; s < n; s++)
         if (dist[s] != DFA_INF && dist[s] + 1 > nb) nb = dist[s] + 1;
     nb += n + 2;
-    bk = calloc(nb, sizeof *bk);
-    if (!bk) return false;
-    for (uint32_t s = 1; s < n && ok; s++)
-        if (dist[s] != DFA_INF) ok = VEC_PUSH(bk[dist[s]], s);
-    for (uint32_t b = 0; b < nb && ok; b++) {
-        for (size_t i = 0; i < bk[b].n && ok; i++) {
-            uint32_t x = bk[b].v[i];
-            if (dist[x] != b) continue;
+    size_t cap = (size_t)n + r->off[n] + 1; /* each state enters at most once per improvement */
+    uint32_t *head = malloc((size_t)nb * sizeof *head), *nxt = malloc(cap * sizeof *nxt), *who = malloc(cap * sizeof *who);
+    if (!head || !nxt || !who) {
+        free(head);
+        free(nxt);
+        free(who);
+        return false;
+    }
+    memset(head, 0xff, (size_t)nb * sizeof *head);
+    size_t used = 0;
+    for (uint32_t s = 1; s < n; s++)
+        if (dist[s] != DFA_INF) {
+            who[used] = s;
+            nxt[used] = head[dist[s]];
+            head[dist[s]] = (uint32_t)used++;
+        }
+    for (uint32_t bk = 0; bk < nb; bk++) {
+        for (uint32_t e = head[bk]; e != UINT32_MAX;) {
+            uint32_t x = who[e];
+            e = nxt[e];
+            if (dist[x] != bk) continue;
             uint32_t c = (d->flags[x] & DF_BND) ? 1 : 0;
             for (uint32_t j = r->off[x]; j < r->off[x + 1]; j++) {
-                uint32_t s = r->src[j], nd = b + c;
-                if (nd < dist[s] && nd < nb) {
+                uint32_t s = r->src[j], nd = bk + c;
+                if (nd < dist[s] && nd < nb && used < cap) {
                     dist[s] = nd;
-                    ok = VEC_PUSH(bk[nd], s);
+                    who[used] = s;
+                    /* same bucket (cost 0): insert after the current entry so it is seen */
+                    nxt[used] = nd == bk ? e : head[nd];
+                    if (nd == bk) e = (uint32_t)used;
+                    else head[nd] = (uint32_t)used;
+                    used++;
                 }
             }
         }
-        VEC_FREE(bk[b]);
     }
-    for (uint32_t b = 0; b < nb; b++) VEC_FREE(bk[b]);
-    free(bk);
-    return ok;
+    free(head);
+    free(nxt);
+    free(who);
+    return true;
 }
 
-/* Over the plain-character graph (boundary states, one edge per plain character):
- *   PDEAD[s]   some plain text from s dies (or s is not at a boundary)
- *   INTERIOR   no plain text from s reaches an accepting state (inside a string:
- *              only a quote can end it), s not accepting
- *   pmaxd/pmaxe: the largest dmin / emin over states plain text from s reaches */
 static bool plain_facts(olm_dfa *d) {
     uint32_t n = d->n;
     d->pmaxd = malloc((n ? n : 1) * sizeof *d->pmaxd);
     d->pmaxe = malloc((n ? n : 1) * sizeof *d->pmaxe);
     uint32_t *off = calloc((size_t)n + 1, sizeof *off);
     OLM_VEC(uint32_t) succ = {0};
-    uint8_t *dies = calloc(n ? n : 1, 1), *acc = calloc(n ? n : 1, 1);
-    bool ok = d->pmaxd && d->pmaxe && off && dies && acc;
+    uint8_t *dies = calloc(n ? n : 1, 1), *acc = calloc(n ? n : 1, 1), *dies1 = calloc(n ? n : 1, 1);
+    plain_ranges pr;
+    ranges_init(d, &pr);
+    bool ok = d->pmaxd && d->pmaxe && off && dies && acc && dies1;
     for (uint32_t s = 0; s < n && ok; s++) {
         off[s] = (uint32_t)succ.n;
         if (!s || !(d->flags[s] & DF_BND)) {
@@ -705,8 +688,10 @@ static bool plain_facts(olm_dfa *d) {
         }
         uint32_t out[64], k;
         bool dd;
-        plain_next(d, s, out, 64, &k, &dd);
-        dies[s] = dd;
+        plain_next(d, &pr, s, out, 64, &k, &dd);
+        dies[s] = dies1[s] = dd;
+        /* every plain character loops back here */
+        if (!dd && k == 1 && out[0] == s) d->flags[s] |= DF_FREE;
         for (uint32_t i = 0; i < k && ok; i++) ok = VEC_PUSH(succ, out[i]);
     }
     if (ok) off[n] = (uint32_t)succ.n;
@@ -733,14 +718,91 @@ static bool plain_facts(olm_dfa *d) {
         if (!acc[s]) d->flags[s] |= DF_INTERIOR;
         if (!dies[s]) d->flags[s] |= DF_PLAINU;
     }
+    /* pdie: fewest plain characters after which some plain text dies (breadth-first
+     * backwards from the states where one plain character dies) */
+    d->pdie = malloc((n ? n : 1) * sizeof *d->pdie);
+    uint32_t *q = malloc((n ? n : 1) * sizeof *q);
+    uint32_t *roff = calloc((size_t)n + 1, sizeof *roff), *rsrc = malloc((succ.n ? succ.n : 1) * sizeof *rsrc);
+    ok = ok && d->pdie && q && roff && rsrc;
+    if (ok) {
+        size_t h = 0, t = 0;
+        for (uint32_t s = 0; s < n; s++) {
+            d->pdie[s] = DFA_INF;
+            if (!s || !(d->flags[s] & DF_BND)) { /* inside a character: no plain token fits */
+                d->pdie[s] = 0;
+                continue;
+            }
+            if (dies1[s]) d->pdie[s] = 1, q[t++] = s;
+        }
+        for (uint32_t s = 0; s < n; s++)
+            for (uint32_t i = off[s]; i < off[s + 1]; i++) roff[succ.v[i] + 1]++;
+        for (uint32_t s = 0; s < n; s++) roff[s + 1] += roff[s];
+        uint32_t *fill = malloc(((size_t)n + 1) * sizeof *fill);
+        if (!fill) ok = false;
+        else {
+            memcpy(fill, roff, ((size_t)n + 1) * sizeof *fill);
+            for (uint32_t s = 0; s < n; s++)
+                for (uint32_t i = off[s]; i < off[s + 1]; i++) rsrc[fill[succ.v[i]]++] = s;
+            free(fill);
+            while (h < t) {
+                uint32_t x = q[h++];
+                for (uint32_t i = roff[x]; i < roff[x + 1]; i++) {
+                    uint32_t y = rsrc[i];
+                    if (d->pdie[y] == DFA_INF) d->pdie[y] = d->pdie[x] + 1, q[t++] = y;
+                }
+            }
+        }
+    }
+    free(q);
+    free(roff);
+    free(rsrc);
     /* mid-character states (inside a multi-byte character) reached by plain text are
      * not interior by this definition; they are rare at mask time (tokens split a
      * character) and simply take the general path */
     free(off);
     free(dies);
+    free(dies1);
     free(acc);
     VEC_FREE(succ);
     return ok;
+}
+
+/* loopg: the byte groups (olm_byte_group) whose every character leads back to s;
+ * the non-ASCII group when every valid multi-byte character does. */
+static bool loop_groups(olm_dfa *d) {
+    uint32_t n = d->n;
+    d->loopg = calloc(n ? n : 1, sizeof *d->loopg);
+    if (!d->loopg) return false;
+    plain_ranges pr;
+    ranges_init(d, &pr);
+    for (uint32_t s = 1; s < n; s++) {
+        if (!(d->flags[s] & DF_BND)) continue;
+        uint64_t bad = 0, seen = 0;
+        for (int b = 0x20; b < 0x80; b++) {
+            uint32_t g = olm_byte_group((uint8_t)b);
+            seen |= 1ull << g;
+            if (b == '"' || b == '\\' || dfa_step(d, s, (uint8_t)b) != s) bad |= 1ull << g;
+        }
+        uint64_t lg = seen & ~bad;
+        /* multi-byte characters: every one must come back to s */
+        uint32_t out[4], k;
+        bool dies;
+        plain_ctx c = {d, &pr, out, 0, 4, false};
+        static const struct { int lead, cont, left; } L[] = {{PR_L2, PR_C80, 1}, {PR_E0, PR_CA0, 2}, {PR_E1, PR_C80, 2},
+                                                            {PR_ED, PR_C9F, 2}, {PR_EE, PR_C80, 2}, {PR_F0, PR_C90, 3},
+                                                            {PR_F1, PR_C80, 3}, {PR_F4, PR_C8F, 3}};
+        for (size_t q = 0; q < sizeof L / sizeof *L; q++)
+            for (int i = 0; i < pr.n[L[q].lead]; i++) {
+                uint32_t m = dfa_step(d, s, pr.rep[L[q].lead][i]);
+                if (!m) c.dies = true;
+                else plain_cont(&c, m, L[q].left, L[q].cont);
+            }
+        k = c.n;
+        dies = c.dies;
+        if (!dies && k == 1 && out[0] == s) lg |= 1ull << BG_NONASCII;
+        d->loopg[s] = lg;
+    }
+    return true;
 }
 
 bool olm_dfa_analyse(olm_dfa *d, bool want_reach) {
@@ -760,9 +822,8 @@ bool olm_dfa_analyse(olm_dfa *d, bool want_reach) {
     for (uint32_t s = 1; s < n && ok; s++)
         if ((d->flags[s] & DF_BND) && d->dmin[s] != DFA_INF && char_self_loop(d, s)) d->emin[s] = d->dmin[s];
     if (ok) ok = back_dist(d, &r, d->emin);
-    for (uint32_t s = 1; s < n && ok; s++)
-        if ((d->flags[s] & DF_BND) && plain_loop(d, s)) d->flags[s] |= DF_FREE;
-    if (ok) ok = plain_facts(d);
+    if (ok) ok = plain_facts(d); /* also DF_FREE */
+    if (ok) ok = loop_groups(d);
     if (ok && want_reach) {
         uint32_t nl = 0;
         for (uint32_t s = 0; s < n; s++)
@@ -818,6 +879,8 @@ bool olm_dfa_plainx(olm_dfa *d, uint32_t first_extra) {
     uint8_t *bad = calloc(n ? n : 1, 1);
     uint32_t *off = calloc((size_t)n + 1, sizeof *off);
     OLM_VEC(uint32_t) succ = {0};
+    plain_ranges pr;
+    ranges_init(d, &pr);
     bool ok = bad && off;
     for (uint32_t s = 0; s < n && ok; s++) {
         off[s] = (uint32_t)succ.n;
@@ -828,7 +891,7 @@ bool olm_dfa_plainx(olm_dfa *d, uint32_t first_extra) {
         if (bad[s]) continue;
         uint32_t out[64], k;
         bool dd;
-        plain_next(d, s, out, 64, &k, &dd);
+        plain_next(d, &pr, s, out, 64, &k, &dd);
         for (uint32_t i = 0; i < k && ok; i++) ok = VEC_PUSH(succ, out[i]);
     }
     if (ok) off[n] = (uint32_t)succ.n;
@@ -851,3 +914,4 @@ bool olm_dfa_plainx(olm_dfa *d, uint32_t first_extra) {
     VEC_FREE(succ);
     return ok;
 }
+

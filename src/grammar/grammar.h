@@ -40,6 +40,24 @@ bool olm_vec_grow(void **v, size_t *cap, size_t need, size_t elem);
     ((need) <= (vec).cap || olm_vec_grow((void **)&(vec).v, &(vec).cap, (need), sizeof *(vec).v))
 #define VEC_FREE(vec) (free((vec).v), (vec).v = NULL, (vec).n = (vec).cap = 0)
 
+/* 64 byte groups: a-z, A-Z, 0-9, space, each other printable ASCII byte, and one
+ * group for every byte of a multi-byte UTF-8 character. A DFA state "loops on" a
+ * group when every character of it leads back to the state. */
+enum { BG_LOWER = 0, BG_UPPER = 1, BG_DIGIT = 2, BG_SPACE = 3, BG_NONASCII = 63 };
+static inline uint32_t olm_byte_group(uint8_t b) {
+    if (b >= 'a' && b <= 'z') return BG_LOWER;
+    if (b >= 'A' && b <= 'Z') return BG_UPPER;
+    if (b >= '0' && b <= '9') return BG_DIGIT;
+    if (b == ' ') return BG_SPACE;
+    if (b >= 0x80) return BG_NONASCII;
+    /* the other printable ASCII: ! .. / : .. @ [ .. ` { .. ~ DEL → 4..36; controls share 37 */
+    if (b >= 0x21 && b <= 0x2F) return 4u + (b - 0x21);
+    if (b >= 0x3A && b <= 0x40) return 19u + (b - 0x3A);
+    if (b >= 0x5B && b <= 0x60) return 26u + (b - 0x5B);
+    if (b >= 0x7B && b <= 0x7F) return 32u + (b - 0x7B);
+    return 37;
+}
+
 static inline void bit_set(uint32_t *m, uint32_t i) { m[i >> 5] |= 1u << (i & 31); }
 static inline bool bit_get(const uint32_t *m, uint32_t i) { return (m[i >> 5] >> (i & 31)) & 1u; }
 
@@ -75,7 +93,13 @@ struct onnxllm_grammar_vocab {
     olm_trie_flat full; /* every byte token */
     olm_trie_flat rest; /* byte tokens that are not "plain" string text */
     olm_trie_flat plain;/* the plain ones */
-    uint32_t max_weight;
+    /* Subtree summaries of the plain trie (for skipping in the pure walk):
+     * pgrp[i] = byte groups (olm_byte_group) of every byte in node i's subtree,
+     * node i included; the subtree's tokens are ptok[ptok_lo[i] .. ptok_lo[next]). */
+    uint64_t *pgrp;
+    uint32_t *ptok_lo;  /* [count + 1] */
+    int32_t *ptok;      /* tokens in depth-first order (duplicates included) */
+    uint32_t max_weight;    /* most characters (started) in a plain token */
     /* Plain tokens: their bytes are complete UTF-8 characters of JSON string text
      * (no '"', '\\', control bytes), possibly ending inside one more character.
      * weight = characters + (1 if the last is incomplete). plain_le[w] is the
@@ -154,6 +178,8 @@ typedef struct olm_dfa {
     uint32_t *dmin;     /* [n] fewest characters to an accepting state */
     uint32_t *emin;     /* [n] fewest characters to accept through a 1-character loop (DFA_INF) */
     uint32_t *pmaxd, *pmaxe; /* [n] largest dmin / emin that plain text from here reaches */
+    uint32_t *pdie;     /* [n] fewest plain characters after which some plain text dies (DFA_INF: never) */
+    uint64_t *loopg;    /* [n] byte groups every character of which leads back to the state */
     uint64_t *reach;    /* [n * nlw] labels reachable (key DFAs), NULL otherwise */
     uint32_t nlw;
     uint32_t nlabels;
@@ -187,6 +213,7 @@ bool olm_dfa_analyse(olm_dfa *d, bool want_reach);
 bool olm_dfa_empty(const olm_dfa *d);
 bool olm_dfa_make_empty(olm_dfa *d);
 bool olm_dfa_plainx(olm_dfa *d, uint32_t first_extra);
+
 /* Runs the DFA over bytes from the start; returns the final state (0 = dead). */
 uint32_t olm_dfa_run(const olm_dfa *d, const uint8_t *s, size_t n);
 

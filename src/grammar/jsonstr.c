@@ -62,6 +62,24 @@ static void hint_join(uint8_t *out, const uint8_t *a, const uint8_t *b) {
     (void)map;
 }
 
+/* Bytes that the UTF-8 validator treats alike. */
+static uint8_t utf8_class(int b) {
+    if (b < 0x80) return 1;
+    if (b < 0x90) return 2;
+    if (b < 0xA0) return 3;
+    if (b < 0xC0) return 4;
+    if (b < 0xC2) return 5;
+    if (b < 0xE0) return 6;
+    if (b == 0xE0) return 7;
+    if (b < 0xED) return 8;
+    if (b == 0xED) return 9;
+    if (b < 0xF0) return 10;
+    if (b == 0xF0) return 11;
+    if (b < 0xF4) return 12;
+    if (b == 0xF4) return 13;
+    return 14;
+}
+
 /* ---- content: any valid UTF-8 ------------------------------------------------------- */
 typedef struct {
     uint8_t v;
@@ -83,7 +101,9 @@ static bool any_bnd(void *ctx, const void *s) {
 }
 
 onnxllm_status olm_content_any(olm_dfa *out) {
-    olm_explorer x = {sizeof(any_st), any_step, any_accept, any_bnd, NULL, NULL};
+    uint8_t hint[256];
+    for (int b = 0; b < 256; b++) hint[b] = utf8_class(b);
+    olm_explorer x = {sizeof(any_st), any_step, any_accept, any_bnd, NULL, hint};
     any_st init = {0};
     return olm_dfa_explore(&x, &init, 64, out, NULL, 0);
 }
@@ -226,11 +246,23 @@ onnxllm_status olm_content_keys(const char *const *names, const size_t *lens, ui
         if (t.name.v[node] < 0) t.name.v[node] = (int32_t)i;
     }
     key_ctx c = {&t, pn, pat, npat, n, additional};
+    /* byte classes: every byte of a name on its own, the rest as UTF-8 and the
+     * propertyNames / pattern automata see them */
+    uint8_t hint[256], named[256];
+    for (int b = 0; b < 256; b++) {
+        hint[b] = utf8_class(b);
+        named[b] = 0;
+    }
+    for (uint32_t i = 0; i < n; i++) /* names hold no NUL: a name byte b is class b */
+        for (size_t k = 0; k < lens[i]; k++) named[(uint8_t)names[i][k]] = (uint8_t)names[i][k];
+    hint_join(hint, hint, named);
+    if (pn) hint_join(hint, hint, pn->cls);
+    for (size_t i = 0; i < npat; i++) hint_join(hint, hint, pat[i]->cls);
     init->node = 0;
     init->v = 0;
     init->pn = pn ? pn->start : 0;
     for (size_t i = 0; i < npat; i++) init->pat[i] = pat[i]->start;
-    olm_explorer x = {ss, key_step, key_accept, key_bnd, &c, NULL};
+    olm_explorer x = {ss, key_step, key_accept, key_bnd, &c, hint};
     st = olm_dfa_explore(&x, init, max_states, out, why, why_len);
 done:
     free(init);
@@ -257,6 +289,17 @@ static int hexv(uint8_t c) {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
+/* Could an escape sequence continue the content from c? (else no '\\' transition:
+ * inside a property name, say, only its letters can come) */
+static bool esc_useful(const wr_ctx *w, uint32_t c, bool *ctrl) {
+    static const uint8_t dec[] = {'"', '\\', '/', 8, 12, 10, 13, 9};
+    bool any = false;
+    *ctrl = w->full_u;
+    for (int x = 0; x < 0x20 && !*ctrl; x++) *ctrl = dfa_step(w->d, c, (uint8_t)x) != 0;
+    for (size_t i = 0; i < sizeof dec && !any; i++) any = dfa_step(w->d, c, dec[i]) != 0;
+    return any || *ctrl;
+}
+
 static bool wr_step(void *ctx, const void *s, uint8_t b, void *out) {
     const wr_ctx *w = ctx;
     const wr_st *a = s;
@@ -277,7 +320,8 @@ static bool wr_step(void *ctx, const void *s, uint8_t b, void *out) {
             return true;
         }
         if (b == '\\') {
-            if (!bnd) return false;
+            bool ctrl;
+            if (!bnd || !esc_useful(w, a->c, &ctrl)) return false;
             o->ph = W_ESC;
             return true;
         }
@@ -296,7 +340,13 @@ static bool wr_step(void *ctx, const void *s, uint8_t b, void *out) {
         case 'n': dec = 10; break;
         case 'r': dec = 13; break;
         case 't': dec = 9; break;
-        case 'u': o->ph = W_U0; return true;
+        case 'u': {
+            bool ctrl;
+            esc_useful(w, a->c, &ctrl);
+            if (!ctrl) return false; /* \u00XX only spells control characters here */
+            o->ph = W_U0;
+            return true;
+        }
         default: return false;
         }
         o->c = dfa_step(d, a->c, (uint8_t)dec);
@@ -423,7 +473,11 @@ onnxllm_status olm_literal_texts_dfa(const char *const *texts, const size_t *len
     }
     {
         lit_ctx c = {&t};
-        olm_explorer x = {sizeof(int32_t), lit_step, lit_accept, NULL, &c, NULL};
+        uint8_t hint[256] = {0};
+        for (size_t i = 0; i < n; i++)
+            for (size_t k = 0; k < lens[i]; k++) hint[(uint8_t)texts[i][k]] = (uint8_t)texts[i][k];
+        hint[0] = 0; /* byte 0 never appears in JSON text; 0 = "in no literal" */
+        olm_explorer x = {sizeof(int32_t), lit_step, lit_accept, NULL, &c, hint};
         int32_t init = 0;
         st = olm_dfa_explore(&x, &init, t.name.n + 2, out, NULL, 0);
         if (!st && !olm_dfa_analyse(out, false)) st = ONNXLLM_ERR_OUT_OF_MEMORY;

@@ -62,6 +62,7 @@ struct onnxllm_matcher {
     bool oom;
     bool finished;           /* eos accepted */
     OLM_VEC(frame) tmpf;     /* compaction */
+    OLM_VEC(uint32_t) starts;
     OLM_VEC(uint32_t) hc;    /* compaction hash-consing table */
 };
 
@@ -593,7 +594,7 @@ static uint32_t advance_special(onnxllm_matcher *m, uint32_t src, uint32_t n, in
 /* Level 0 of the scratch levels = the current configurations. */
 static bool load_level0(onnxllm_matcher *m) {
     if (!VEC_RESERVE(m->lv, m->cur.n + 1)) return false;
-    memcpy(m->lv.v, m->cur.v, m->cur.n * sizeof *m->cur.v);
+    if (m->cur.n) memcpy(m->lv.v, m->cur.v, m->cur.n * sizeof *m->cur.v);
     m->loff[0] = 0;
     m->lnum[0] = (uint32_t)m->cur.n;
     m->pmark[0] = (uint32_t)m->pool.n;
@@ -612,9 +613,9 @@ static uint64_t frame_hash(const frame *f, uint32_t below) {
 static bool compact(onnxllm_matcher *m, cfg *cs, uint32_t n) {
     /* collect each configuration's stack (bottom first) */
     m->tmpf.n = 0;
-    OLM_VEC(uint32_t) starts = {0};
+    m->starts.n = 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (!VEC_PUSH(starts, (uint32_t)m->tmpf.n)) goto oom;
+        if (!VEC_PUSH(m->starts, (uint32_t)m->tmpf.n)) goto oom;
         size_t mark = m->tmpf.n;
         for (uint32_t b = cs[i].below; b; b = m->pool.v[b].below)
             if (!VEC_PUSH(m->tmpf, m->pool.v[b].f)) goto oom;
@@ -625,7 +626,7 @@ static bool compact(onnxllm_matcher *m, cfg *cs, uint32_t n) {
             m->tmpf.v[y - 1] = t;
         }
     }
-    if (!VEC_PUSH(starts, (uint32_t)m->tmpf.n)) goto oom;
+    if (!VEC_PUSH(m->starts, (uint32_t)m->tmpf.n)) goto oom;
     size_t hsz = 16;
     while (hsz < m->tmpf.n * 2 + 2) hsz *= 2;
     if (!VEC_RESERVE(m->hc, hsz)) goto oom;
@@ -633,7 +634,7 @@ static bool compact(onnxllm_matcher *m, cfg *cs, uint32_t n) {
     m->pool.n = 1;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t below = 0;
-        for (uint32_t k = starts.v[i]; k < starts.v[i + 1]; k++) {
+        for (uint32_t k = m->starts.v[i]; k < m->starts.v[i + 1]; k++) {
             const frame *f = &m->tmpf.v[k];
             size_t h = (size_t)frame_hash(f, below) & (hsz - 1);
             uint32_t found = 0;
@@ -654,10 +655,8 @@ static bool compact(onnxllm_matcher *m, cfg *cs, uint32_t n) {
         }
         cs[i].below = below;
     }
-    VEC_FREE(starts);
     return true;
 oom:
-    VEC_FREE(starts);
     return false;
 }
 
@@ -706,6 +705,7 @@ void onnxllm_matcher_free(onnxllm_matcher *m) {
     VEC_FREE(m->cur);
     VEC_FREE(m->lv);
     VEC_FREE(m->tmpf);
+    VEC_FREE(m->starts);
     VEC_FREE(m->hc);
     free(m);
 }
@@ -805,13 +805,68 @@ static void walk(onnxllm_matcher *m, const olm_trie_flat *t, uint32_t *mask) {
     const onnxllm_grammar_vocab *v = m->g->vocab;
     const olm_tnode *N = t->n;
     uint32_t end = t->count, p = 1;
+    /* Levels that are "the level-0 leaf, in DFA state fa[d] with counter fb[d]" are
+     * kept as those two numbers (fast[d]); a configuration is written out only when
+     * a byte needs the general stepper (the lexeme ends, or another frame). */
+    uint32_t fa[MAX_LEVELS + 1];
+    int32_t fb[MAX_LEVELS + 1];
+    uint8_t fast[MAX_LEVELS + 1];
+    const cfg *c0 = &m->lv.v[m->loff[0]];
+    bool leaf0 = m->lnum[0] == 1 && (c0->top.kind == FR_LEAF || c0->top.kind == FR_KEY);
+    cfg base = *c0;
+    const olm_node *ln = leaf0 ? NODE(m, base.top.node) : NULL;
+    const olm_dfa *ld = leaf0 ? DFA(m, ln->dfa) : NULL;
+    bool key = leaf0 && base.top.kind == FR_KEY;
+    bool counted = leaf0 && (key ? ln->key_counted : ln->counted);
+    int32_t cmin = leaf0 ? (key ? (int32_t)ln->key_min : ln->min) : 0, cmax = leaf0 ? (key ? (int32_t)ln->key_max : ln->max) : 0;
+    fast[0] = leaf0;
+    if (leaf0) fa[0] = base.top.a, fb[0] = base.top.b;
     while (p < end && !m->oom) {
         const olm_tnode *nd = &N[p];
         uint32_t d = nd->depth;
+        if (fast[d - 1]) {
+            uint32_t s = fa[d - 1], tt = dfa_step(ld, s, nd->byte);
+            if (tt && !(ld->flags[tt] & DF_TERM)) { /* stays inside the lexeme */
+                int32_t cnt = fb[d - 1];
+                bool ok = true;
+                if (counted) {
+                    if (ld->flags[tt] & DF_BND) cnt++;
+                    ok = viable(ld, tt, cnt, cmin, cmax);
+                }
+                if (ok && key) ok = key_reach(m, &base.top, tt);
+                if (!ok) {
+                    p = nd->next;
+                    continue;
+                }
+                fast[d] = 1;
+                fa[d] = tt;
+                fb[d] = cnt;
+                m->loff[d] = m->loff[d - 1] + 1;
+                m->lnum[d] = 1;
+                m->pmark[d] = m->pmark[d - 1];
+                if (nd->tok >= 0) set_tok(v, mask, nd->tok);
+                p++;
+                continue;
+            }
+            if (!tt && (key || !(ld->flags[s] & DF_ACCEPT))) { /* dead, and no lexeme end to hand over */
+                p = nd->next;
+                continue;
+            }
+            /* the general stepper: write the level out */
+            if (!VEC_RESERVE(m->lv, (size_t)m->loff[d - 1] + 1)) {
+                m->oom = true;
+                break;
+            }
+            cfg *w = &m->lv.v[m->loff[d - 1]];
+            *w = base;
+            w->top.a = s;
+            w->top.b = fb[d - 1];
+        }
         m->pool.n = m->pmark[d - 1];
         uint32_t dst = m->loff[d - 1] + m->lnum[d - 1];
         uint32_t k = advance(m, m->loff[d - 1], m->lnum[d - 1], nd->byte, dst);
         if (k) {
+            fast[d] = 0;
             m->loff[d] = dst;
             m->lnum[d] = k;
             m->pmark[d] = (uint32_t)m->pool.n;
@@ -850,11 +905,21 @@ static void pure_walk(onnxllm_matcher *m, const cfg *c, uint32_t *mask, bool use
     const olm_tnode *N = v->plain.n;
     const uint32_t *next = d->next;
     const uint8_t *cls = d->cls, *flags = d->flags;
+    const uint64_t *loopg = d->loopg, *pgrp = v->pgrp;
+    /* a subtree whose bytes all loop back to the state is accepted whole (without a
+     * counter or key labels to watch) */
+    bool skip = !counted && !key;
     uint32_t C = d->ncls, end = v->plain.count, p = 1;
     while (p < end) {
         const olm_tnode *nd = &N[p];
         uint32_t dp = nd->depth;
-        uint32_t t = next[(size_t)st[dp - 1] * C + cls[nd->byte]];
+        uint32_t s0 = st[dp - 1];
+        if (skip && !(pgrp[p] & ~loopg[s0])) {
+            for (uint32_t i = v->ptok_lo[p], e = v->ptok_lo[nd->next]; i < e; i++) bit_set(mask, (uint32_t)v->ptok[i]);
+            p = nd->next;
+            continue;
+        }
+        uint32_t t = next[(size_t)s0 * C + cls[nd->byte]];
         int32_t k = cn[dp - 1];
         if (t && counted) {
             if (flags[t] & DF_BND) k++;
@@ -926,7 +991,9 @@ static void plain_part(onnxllm_matcher *m, const cfg *c, uint32_t *mask) {
         add_plain(v, mask, budget);
         return;
     }
-    if ((d->flags[s] & DF_PLAINU) && !n->counted) {
+    /* no plain text dies (at least none as long as a token) and no counter matters:
+     * every plain token */
+    if (((d->flags[s] & DF_PLAINU) || d->pdie[s] > v->max_weight) && counter_irrelevant(m, n, d, s, c->top.b)) {
         for (uint32_t w = 0; w < v->n_words; w++) mask[w] |= v->plain_all[w];
         return;
     }

@@ -182,6 +182,9 @@ static int32_t num_accept(void *ctx, const void *s) {
         int_end(sp->has_hi, &a.hi_rel, &a.hi_pos, sp->hi_i);
     }
     if (sp->mult && a.rem != 0) return -1;
+    /* equal so far but the bound has fraction digits left (never trailing zeros): smaller */
+    if (sp->has_lo && a.lo_rel == R_EQ && a.lo_pos < strlen(sp->lo_f)) a.lo_rel = R_LT;
+    if (sp->has_hi && a.hi_rel == R_EQ && a.hi_pos < strlen(sp->hi_f)) a.hi_rel = R_LT;
     bool zero = a.zero;
     if (sp->has_lo) {
         /* v >= lo (or >) */

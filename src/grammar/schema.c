@@ -232,7 +232,7 @@ static onnxllm_status expand(comp *c, cset *s, bool *is_false) {
 static bool sorted_key(const cset *s, cset *key) {
     key->n = 0;
     if (!VEC_RESERVE(*key, s->n + 1)) return false;
-    memcpy(key->v, s->v, s->n * sizeof *s->v);
+    if (s->n) memcpy(key->v, s->v, s->n * sizeof *s->v);
     key->n = s->n;
     qsort(key->v, key->n, sizeof *key->v, conj_cmp);
     return true;
@@ -250,7 +250,7 @@ static uint64_t cset_hash(const cset *s) {
 static uint32_t memo_find(comp *c, const cset *s, uint64_t h) {
     for (size_t i = 0; i < c->memo.n; i++) {
         memo_ent *m = &c->memo.v[i];
-        if (m->h == h && m->len == s->n && !memcmp(c->memo_keys.v + m->off, s->v, s->n * sizeof *s->v))
+        if (m->h == h && m->len == s->n && (!s->n || !memcmp(c->memo_keys.v + m->off, s->v, s->n * sizeof *s->v)))
             return m->node;
     }
     return NO_NODE;
@@ -259,7 +259,7 @@ static uint32_t memo_find(comp *c, const cset *s, uint64_t h) {
 static bool memo_put(comp *c, const cset *s, uint64_t h, uint32_t node) {
     memo_ent m = {h, (uint32_t)c->memo_keys.n, (uint32_t)s->n, node};
     if (!VEC_RESERVE(c->memo_keys, c->memo_keys.n + s->n + 1)) return false;
-    memcpy(c->memo_keys.v + c->memo_keys.n, s->v, s->n * sizeof *s->v);
+    if (s->n) memcpy(c->memo_keys.v + c->memo_keys.n, s->v, s->n * sizeof *s->v);
     c->memo_keys.n += s->n;
     return VEC_PUSH(c->memo, m);
 }
@@ -868,7 +868,7 @@ static onnxllm_status compile_set(comp *c, cset *s, uint32_t *out);
 static onnxllm_status compile_copy(comp *c, const cset *in, uint32_t *out) {
     cset s = {0};
     if (!VEC_RESERVE(s, in->n + 1)) return OOM(c);
-    memcpy(s.v, in->v, in->n * sizeof *in->v);
+    if (in->n) memcpy(s.v, in->v, in->n * sizeof *in->v);
     s.n = in->n;
     onnxllm_status st = compile_set(c, &s, out);
     VEC_FREE(s);
@@ -1150,11 +1150,13 @@ static onnxllm_status object_node(comp *c, uint32_t node, const cset *s, const m
             uint32_t pnode = NO_NODE;
             if (!st) st = compile_set(c, &ps, &pnode);
             VEC_FREE(ps);
+            if (st) break;
             char *dup = e->string ? strdup(e->string) : NULL;
-            if (!st && (!dup || !VEC_PUSH(oi.pats, dup) || !VEC_PUSH(oi.patnode, pnode))) {
+            if (!dup || !VEC_PUSH(oi.pats, dup)) {
                 free(dup);
                 st = OOM(c);
-            }
+            } else if (!VEC_PUSH(oi.patnode, pnode))
+                st = OOM(c);
         }
     }
     /* additional keys: every conjunct's additionalProperties */
@@ -1496,7 +1498,7 @@ static onnxllm_status compile_set(comp *c, cset *s, uint32_t *out) {
                     st = OOM(c);
                     break;
                 }
-                memcpy(bs.v, s->v, s->n * sizeof *s->v);
+                if (s->n) memcpy(bs.v, s->v, s->n * sizeof *s->v);
                 bs.n = s->n;
                 bs.v[i].done |= flag;
                 conj q = {b, 0};

@@ -170,6 +170,41 @@ static bool build_trie(onnxllm_grammar_vocab *v, const int32_t *ids, size_t n, o
     return true;
 }
 
+/* Subtree summaries of the plain trie: byte groups below each node and the
+ * depth-first token order (a subtree's tokens are contiguous in it). */
+static bool plain_summaries(onnxllm_grammar_vocab *v) {
+    const olm_trie_flat *t = &v->plain;
+    uint32_t n = t->count;
+    v->pgrp = calloc(n ? n : 1, sizeof *v->pgrp);
+    v->ptok_lo = calloc((size_t)n + 1, sizeof *v->ptok_lo);
+    size_t ntok = 0;
+    for (uint32_t i = 0; i < n; i++)
+        for (int32_t k = t->n[i].tok; k >= 0; k = v->dup_next[k]) ntok++;
+    v->ptok = malloc((ntok ? ntok : 1) * sizeof *v->ptok);
+    if (!v->pgrp || !v->ptok_lo || !v->ptok) return false;
+    size_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        v->ptok_lo[i] = (uint32_t)k;
+        for (int32_t x = t->n[i].tok; x >= 0; x = v->dup_next[x]) v->ptok[k++] = x;
+    }
+    v->ptok_lo[n] = (uint32_t)k;
+    /* groups: each node's own byte, then a reverse sweep (children come after their
+     * parent in depth-first order) adds every node's groups to its parent */
+    uint32_t path[OLM_TRIE_MAX_DEPTH + 2];
+    uint32_t *parent = malloc((size_t)n * sizeof *parent);
+    if (!parent) return false;
+    path[0] = 0;
+    for (uint32_t i = 1; i < n; i++) {
+        v->pgrp[i] = 1ull << olm_byte_group(t->n[i].byte);
+        path[t->n[i].depth] = i;
+        parent[i] = path[t->n[i].depth - 1];
+    }
+    for (uint32_t i = n; i-- > 1;)
+        if (parent[i]) v->pgrp[parent[i]] |= v->pgrp[i];
+    free(parent);
+    return true;
+}
+
 void onnxllm_grammar_vocab_free(onnxllm_grammar_vocab *v) {
     if (!v) return;
     free(v->kind);
@@ -180,6 +215,9 @@ void onnxllm_grammar_vocab_free(onnxllm_grammar_vocab *v) {
     free(v->full.n);
     free(v->rest.n);
     free(v->plain.n);
+    free(v->pgrp);
+    free(v->ptok_lo);
+    free(v->ptok);
     free(v->weight);
     for (int i = 0; i <= OLM_PLAIN_W; i++) free(v->plain_le[i]);
     free(v->plain_all);
@@ -300,6 +338,7 @@ onnxllm_status onnxllm_grammar_vocab_create(const onnxllm_tokenizer *t, int n_vo
     free(ids);
     free(rest);
     free(plain);
+    if (!plain_summaries(v)) goto oom;
     for (size_t i = 0; i < n_eos; i++) v->eos[v->n_eos++] = eos[i];
     v->tool_open = onnxllm_tokenizer_token_to_id(t, "<|tool_call|>");
     v->tool_close = onnxllm_tokenizer_token_to_id(t, "<|/tool_call|>");
