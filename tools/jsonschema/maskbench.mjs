@@ -55,20 +55,24 @@ const chosen = files.filter((_, i) => i % subset === 0);
 
 // ajv instances per draft (strict off: real-world schemas carry unknown keywords)
 function mkAjv(Cls, opts = {}) {
-  const a = new Cls({ strict: false, allErrors: false, validateFormats: true, ...opts });
+  const a = new Cls({ strict: false, allErrors: false, validateFormats: true, logger: false, ...opts });
   addFormats(a);
   return a;
 }
 const ajvs = { d2020: mkAjv(Ajv2020), d07: mkAjv(Ajv07) };
-function ajvCheck(schema, data) {
-  const s = typeof schema === "object" && schema ? schema.$schema || "" : "";
-  const a = /2020|2019/.test(s) ? ajvs.d2020 : ajvs.d07;
-  try {
-    const v = a.compile(stripIds(schema));
-    return v(data) ? true : false;
-  } catch {
-    return null; // ajv cannot compile it
+const compiled_ = new Map(); // file -> validator (null: ajv cannot compile the schema)
+function ajvCheck(file, schema, data) {
+  if (!compiled_.has(file)) {
+    const s = typeof schema === "object" && schema ? schema.$schema || "" : "";
+    const a = /2020|2019/.test(s) ? ajvs.d2020 : ajvs.d07;
+    try {
+      compiled_.set(file, a.compile(stripIds(schema)));
+    } catch {
+      compiled_.set(file, null);
+    }
   }
+  const v = compiled_.get(file);
+  return v ? (v(data) ? true : false) : null;
 }
 // $id values collide across files in one ajv instance: drop them (refs are local)
 function stripIds(s) {
@@ -153,7 +157,7 @@ for (let i = 0; i < results.length; i++) {
   for (const us of r.mask_us) maskUs.push(us);
   if (m.valid) nValid++;
   else nInvalid++;
-  const ajv = ajvCheck(m.schema, m.data);
+  const ajv = ajvCheck(m.file, m.schema, m.data);
   if (ajv !== null && ajv !== m.valid) labelVsAjv++;
   if (r.accepted && ajv === false) acceptedAjvInvalid++;
   if (m.valid && !r.accepted) s.validation.push({ test: m.test, rejected_at: r.rejected_at, ajv });
