@@ -76,6 +76,7 @@ static onnxllm_status new_grammar(const onnxllm_grammar_vocab *v, const onnxllm_
     g->max_depth = (uint32_t)d.max_depth + 2; /* + root and the key frame */
     g->max_cfg = (uint32_t)d.max_configurations;
     g->root = NO_NODE;
+    g->free_dfa = NO_NODE;
     *out = g;
     return ONNXLLM_OK;
 }
@@ -343,6 +344,16 @@ onnxllm_status onnxllm_grammar_compile_tools(const onnxllm_grammar_vocab *v, con
     g->tools_auto = mode == 0;
     g->allow_tool_open = true;
 finish:
+    if (g->root_kind == ROOT_FREE || g->tools_auto) {
+        /* free text must not spell the tags with ordinary tokens: such a "call" would
+         * be parsed without ever having been constrained */
+        static const char *const tags[] = {"<|tool_call|>", "<|/tool_call|>"};
+        olm_dfa fd;
+        if (olm_avoid_dfa(tags, 2, &fd) || (g->free_dfa = olm_grammar_add_dfa(g, &fd)) == NO_NODE) {
+            st = olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "tools: out of memory");
+            goto done;
+        }
+    }
     olm_grammar_first_bytes(g);
     if (!cache_init(g)) {
         st = olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "grammar: out of memory");

@@ -233,6 +233,8 @@ onnxllm_status olm_wrap_string(const olm_dfa *content, bool full_u, bool want_re
                                char *why, size_t why_len);
 /* Alternatives of literal JSON text (analysed). */
 onnxllm_status olm_literal_texts_dfa(const char *const *texts, const size_t *lens, size_t n, olm_dfa *out);
+/* Any bytes that never contain one of the strings (free text around tool calls). */
+onnxllm_status olm_avoid_dfa(const char *const *strings, size_t n, olm_dfa *out);
 /* JSON numbers; lo/hi/mult NAN when absent. */
 onnxllm_status olm_number_dfa(bool integer, double lo, bool lo_excl, double hi, bool hi_excl, double mult,
                               olm_dfa *out, char *why, size_t why_len);
@@ -278,6 +280,7 @@ struct onnxllm_grammar {
     int root_kind;           /* ROOT_* */
     bool tools_auto;         /* ROOT_TOOLS: free text before <|tool_call|> */
     bool allow_tool_open;    /* ROOT_FREE: <|tool_call|> allowed (never in tool_choice none) */
+    uint32_t free_dfa;       /* free text: never spells the tool-call tags (NO_NODE: unconstrained bytes) */
     uint32_t ws_max;         /* whitespace bytes allowed per gap (0 = compact) */
     uint32_t max_depth;      /* nesting limit of frames */
     uint32_t max_cfg;        /* configurations kept at once */

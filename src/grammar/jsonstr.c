@@ -487,3 +487,64 @@ done:
     VEC_FREE(t.name);
     return st;
 }
+
+/* ---- free text that never spells given strings ----------------------------------------------
+ * State: the longest suffix of the text that is a prefix of a forbidden string.
+ * Used for the text around tool calls: "<|tool_call|>" written with ordinary byte
+ * tokens would be parsed as a call without having been constrained. */
+typedef struct {
+    const char *const *s;
+    size_t n;
+} avoid_ctx;
+typedef struct {
+    uint8_t len;
+    char buf[31];
+} avoid_st;
+
+static bool avoid_step(void *ctx, const void *st, uint8_t b, void *out) {
+    const avoid_ctx *c = ctx;
+    const avoid_st *a = st;
+    avoid_st *o = out;
+    char tmp[32];
+    size_t l = a->len;
+    memcpy(tmp, a->buf, l);
+    tmp[l++] = (char)b;
+    for (size_t start = 0; start <= l; start++) { /* drop characters until a prefix remains */
+        size_t rl = l - start;
+        bool prefix = rl == 0;
+        for (size_t i = 0; i < c->n && !prefix; i++) {
+            size_t fl = strlen(c->s[i]);
+            if (rl <= fl && !memcmp(tmp + start, c->s[i], rl)) {
+                if (rl == fl) return false; /* the whole forbidden string */
+                prefix = true;
+            }
+        }
+        if (prefix) {
+            memset(o, 0, sizeof *o);
+            o->len = (uint8_t)rl;
+            memcpy(o->buf, tmp + start, rl);
+            return true;
+        }
+    }
+    return false;
+}
+static int32_t avoid_accept(void *ctx, const void *st) {
+    (void)ctx;
+    (void)st;
+    return 0;
+}
+
+onnxllm_status olm_avoid_dfa(const char *const *strings, size_t n, olm_dfa *out) {
+    for (size_t i = 0; i < n; i++)
+        if (strlen(strings[i]) >= 31) return ONNXLLM_ERR_INVALID_ARGUMENT;
+    avoid_ctx c = {strings, n};
+    uint8_t hint[256] = {0};
+    for (size_t i = 0; i < n; i++)
+        for (const char *p = strings[i]; *p; p++) hint[(uint8_t)*p] = (uint8_t)*p;
+    olm_explorer x = {sizeof(avoid_st), avoid_step, avoid_accept, NULL, &c, hint};
+    avoid_st init;
+    memset(&init, 0, sizeof init);
+    onnxllm_status st = olm_dfa_explore(&x, &init, 4096, out, NULL, 0);
+    if (st) return st;
+    return olm_dfa_analyse(out, false) ? ONNXLLM_OK : ONNXLLM_ERR_OUT_OF_MEMORY;
+}

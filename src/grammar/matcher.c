@@ -478,7 +478,15 @@ static void root_feed(onnxllm_matcher *m, cfg c, uint8_t b) {
 static void tool_feed(onnxllm_matcher *m, cfg c, uint8_t b) {
     frame *f = &c.top;
     switch (f->phase) {
-    case T_FREE: emit(m, &c); return; /* free text: any byte */
+    case T_FREE: { /* free text: any byte, as long as the tags are not spelled out */
+        if (m->g->free_dfa != NO_NODE) {
+            uint32_t t = dfa_step(DFA(m, m->g->free_dfa), f->a, b);
+            if (!t) return;
+            f->a = t;
+        }
+        emit(m, &c);
+        return;
+    }
     case T_OPEN:
         if (is_ws(b)) {
             if (f->ws < m->g->ws_max) {
@@ -680,6 +688,7 @@ static void init_state(onnxllm_matcher *m) {
         c.top.phase = g->root_kind == ROOT_FREE || g->tools_auto ? T_FREE : T_EXPECT;
     }
     c.top.node = g->root;
+    if (g->free_dfa != NO_NODE) c.top.a = g->dfas.v[g->free_dfa].start;
     VEC_PUSH(m->cur, c);
 }
 
@@ -937,6 +946,63 @@ static void pure_walk(onnxllm_matcher *m, const cfg *c, uint32_t *mask, bool use
     }
 }
 
+/* A walk of a trie by one automaton alone (no counter, no labels): every token
+ * whose bytes keep it alive. On the plain trie, subtrees whose bytes all loop
+ * back to the state are taken whole. */
+static void dfa_walk(const onnxllm_grammar_vocab *v, const olm_dfa *d, uint32_t s0, const olm_trie_flat *trie,
+                     bool plain, uint32_t *mask) {
+    uint32_t st[MAX_LEVELS + 1];
+    st[0] = s0;
+    const olm_tnode *N = trie->n;
+    uint32_t C = d->ncls, end = trie->count, p = 1;
+    while (p < end) {
+        const olm_tnode *nd = &N[p];
+        uint32_t dp = nd->depth, s = st[dp - 1];
+        if (plain && !(v->pgrp[p] & ~d->loopg[s])) {
+            for (uint32_t i = v->ptok_lo[p], e = v->ptok_lo[nd->next]; i < e; i++) bit_set(mask, (uint32_t)v->ptok[i]);
+            p = nd->next;
+            continue;
+        }
+        uint32_t t = d->next[(size_t)s * C + d->cls[nd->byte]];
+        if (!t) {
+            p = nd->next;
+            continue;
+        }
+        st[dp] = t;
+        if (nd->tok >= 0) set_tok(v, mask, nd->tok);
+        p++;
+    }
+}
+
+/* Free text around tool calls: the plain part is cached per automaton state (the
+ * grammar's shared cache), the other tokens are walked each time. */
+static void free_text_mask(onnxllm_matcher *m, uint32_t s, uint32_t *mask) {
+    onnxllm_grammar *g = (onnxllm_grammar *)m->g;
+    const onnxllm_grammar_vocab *v = g->vocab;
+    const olm_dfa *d = DFA(m, g->free_dfa);
+    _Atomic(uint32_t *) *slot = g->cache ? &g->cache[g->cache_off[g->free_dfa] + s] : NULL;
+    uint32_t *hit = slot ? atomic_load_explicit(slot, memory_order_acquire) : NULL;
+    if (!hit && slot && atomic_load_explicit(&g->cache_bytes, memory_order_relaxed) < ((size_t)64 << 20)) {
+        uint32_t *mk = calloc(v->n_words, 4);
+        if (mk) {
+            dfa_walk(v, d, s, &v->plain, true, mk);
+            uint32_t *expect = NULL;
+            if (atomic_compare_exchange_strong_explicit(slot, &expect, mk, memory_order_acq_rel, memory_order_acquire)) {
+                atomic_fetch_add_explicit(&g->cache_bytes, (size_t)v->n_words * 4, memory_order_relaxed);
+                hit = mk;
+            } else {
+                free(mk);
+                hit = expect;
+            }
+        }
+    }
+    if (hit)
+        for (uint32_t w = 0; w < v->n_words; w++) mask[w] |= hit[w];
+    else
+        dfa_walk(v, d, s, &v->plain, true, mask);
+    dfa_walk(v, d, s, &v->rest, false, mask);
+}
+
 /* Can the cached (counter-free) plain mask of state s stand for the counted leaf? */
 static bool counter_irrelevant(const onnxllm_matcher *m, const olm_node *n, const olm_dfa *d, uint32_t s, int32_t cnt) {
     if (!n->counted) return true;
@@ -1019,8 +1085,11 @@ onnxllm_status onnxllm_matcher_fill_mask(onnxllm_matcher *m, uint32_t *mask, siz
     const olm_trie_flat *trie = &v->full;
     bool bulk_free = false;
     if (m->cur.n == 1 && m->cur.v[0].top.kind == FR_TOOL && m->cur.v[0].top.phase == T_FREE) {
-        /* free text before a tool call: every byte token */
-        for (uint32_t w = 0; w < v->n_words; w++) mask[w] = v->all_bytes[w];
+        /* free text before a tool call: every byte token that does not spell a tag */
+        if (m->g->free_dfa == NO_NODE)
+            for (uint32_t w = 0; w < v->n_words; w++) mask[w] = v->all_bytes[w];
+        else
+            free_text_mask(m, m->cur.v[0].top.a, mask);
         bulk_free = true;
     } else {
         /* all configurations inside strings: plain tokens per configuration, then

@@ -512,6 +512,31 @@ TEST(tool_call_grammar) {
     CHECK(tool_text("{\"type\":\"any\",\"disable_parallel_tool_use\":true}", true, two) == 0);
     onnxllm_error e = {0};
     onnxllm_grammar *g = NULL;
+    /* free text cannot spell a tag with ordinary tokens (it would be parsed as a call) */
+    for (int k = 0; k < 2; k++) {
+        CHECK(!onnxllm_grammar_compile_tools(voc, TOOLS, k ? "none" : "auto", true, NULL, &g, &e));
+        onnxllm_matcher *m;
+        onnxllm_matcher_create(g, &m, &e);
+        CHECK(!onnxllm_matcher_accept_bytes(m, "a <|tool_ca", 11, &e));
+        CHECK(onnxllm_matcher_accept_bytes(m, "ll|>", 4, &e) != ONNXLLM_OK);
+        CHECK(!onnxllm_matcher_accept_bytes(m, "ll| then <|/tool_cal", 20, &e));
+        CHECK(onnxllm_matcher_accept_bytes(m, "l|>", 3, &e) != ONNXLLM_OK);
+        /* and the mask agrees: no token completes the tag here */
+        uint32_t *mask = malloc(W * 4);
+        CHECK(!onnxllm_matcher_fill_mask(m, mask, W, &e));
+        int32_t lt = -1;
+        for (int32_t t = 0; t < onnxllm_grammar_vocab_size(voc) && lt < 0; t++) {
+            size_t l;
+            const char *b = onnxllm_grammar_vocab_token_bytes(voc, t, &l);
+            if (b && l == 3 && !memcmp(b, "l|>", 3)) lt = t;
+        }
+        if (lt >= 0) CHECK(!bit(mask, lt));
+        CHECK(bit(mask, EOS));
+        free(mask);
+        onnxllm_matcher_free(m);
+        onnxllm_grammar_free(g);
+        g = NULL;
+    }
     CHECK(onnxllm_grammar_compile_tools(voc, TOOLS, "{\"type\":\"function\",\"function\":{\"name\":\"x\"}}", true, NULL, &g, &e) ==
           ONNXLLM_ERR_INVALID_ARGUMENT);
     CHECK(strstr(e.message, "no tool named") != NULL);
