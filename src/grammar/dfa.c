@@ -704,8 +704,7 @@ static bool plain_facts(olm_dfa *d) {
     for (bool ch = ok; ch;) {
         ch = false;
         for (uint32_t s = 1; s < n; s++) {
-            if (dies[s]) continue;
-            for (uint32_t i = off[s]; i < off[s + 1]; i++) {
+            for (uint32_t i = off[s]; i < off[s + 1]; i++) { /* (only boundary states have successors) */
                 uint32_t t = succ.v[i];
                 if (d->pmaxd[t] > d->pmaxd[s]) d->pmaxd[s] = d->pmaxd[t], ch = true;
                 if (d->pmaxe[t] > d->pmaxe[s]) d->pmaxe[s] = d->pmaxe[t], ch = true;

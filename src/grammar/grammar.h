@@ -222,7 +222,7 @@ uint32_t olm_dfa_run(const olm_dfa *d, const uint8_t *s, size_t n);
 onnxllm_status olm_content_any(olm_dfa *out);
 onnxllm_status olm_content_regex(const char *pattern, size_t len, bool icase, size_t max_states, olm_dfa *out,
                                  char *why, size_t why_len);
-onnxllm_status olm_content_product(const olm_dfa *const *d, size_t k, size_t max_states, olm_dfa *out, char *why,
+onnxllm_status olm_content_product(const olm_dfa *const *d, const bool *neg, size_t k, size_t max_states, olm_dfa *out, char *why,
                                    size_t why_len);
 /* Keys of an object: labels 0..n-1 = names, n = additional, n+1+k = pattern k. */
 onnxllm_status olm_content_keys(const char *const *names, const size_t *lens, uint32_t n, const olm_dfa *pn,
@@ -313,5 +313,8 @@ void olm_grammar_free_parts(onnxllm_grammar *g);
 
 /* JSON text of a value in canonical compact form (JSON.stringify-like numbers). */
 bool olm_json_canonical(const cJSON *v, char **out, size_t *len);
+
+/* Tests only: counted string masks by the walk alone (matcher.c). */
+extern bool olm_matcher_walk_only;
 
 #endif

@@ -119,24 +119,34 @@ onnxllm_status olm_content_regex(const char *pattern, size_t len, bool icase, si
     return st;
 }
 
-/* ---- content: product of several content DFAs (all must accept) ------------------------ */
+/* ---- content: product of several content DFAs -------------------------------------------
+ * All positive parts must accept and no negative part (neg[i]) may accept; a
+ * negative part that dies stays dead (0: "does not match"). Part 0 must be
+ * positive (its character boundaries are used) and, when there are negative
+ * parts, one that accepts only valid UTF-8. */
 typedef struct {
     const olm_dfa *const *d;
+    const bool *neg;
     size_t k;
 } prod_ctx;
 static bool prod_step(void *ctx, const void *s, uint8_t b, void *out) {
     const prod_ctx *c = ctx;
     const uint32_t *a = s;
     uint32_t *o = out;
-    for (size_t i = 0; i < c->k; i++)
-        if (!(o[i] = dfa_step(c->d[i], a[i], b))) return false;
+    for (size_t i = 0; i < c->k; i++) {
+        if (c->neg && c->neg[i]) o[i] = a[i] ? dfa_step(c->d[i], a[i], b) : 0;
+        else if (!(o[i] = dfa_step(c->d[i], a[i], b)))
+            return false;
+    }
     return true;
 }
 static int32_t prod_accept(void *ctx, const void *s) {
     const prod_ctx *c = ctx;
     const uint32_t *a = s;
-    for (size_t i = 0; i < c->k; i++)
-        if (!(c->d[i]->flags[a[i]] & DF_ACCEPT)) return -1;
+    for (size_t i = 0; i < c->k; i++) {
+        bool acc = a[i] && (c->d[i]->flags[a[i]] & DF_ACCEPT);
+        if (acc == (c->neg && c->neg[i])) return -1;
+    }
     return 0;
 }
 static bool prod_bnd(void *ctx, const void *s) {
@@ -144,17 +154,17 @@ static bool prod_bnd(void *ctx, const void *s) {
     return (c->d[0]->flags[((const uint32_t *)s)[0]] & DF_BND) != 0;
 }
 
-onnxllm_status olm_content_product(const olm_dfa *const *d, size_t k, size_t max_states, olm_dfa *out, char *why,
-                                   size_t why_len) {
-    prod_ctx c = {d, k};
+onnxllm_status olm_content_product(const olm_dfa *const *d, const bool *neg, size_t k, size_t max_states, olm_dfa *out,
+                                   char *why, size_t why_len) {
+    prod_ctx c = {d, neg, k};
     uint8_t hint[256];
+    if (k == 0 || k > 16 || (neg && neg[0])) return ONNXLLM_ERR_INVALID_ARGUMENT;
     memcpy(hint, d[0]->cls, 256);
     for (size_t i = 1; i < k; i++) hint_join(hint, hint, d[i]->cls);
     olm_explorer x = {k * sizeof(uint32_t), prod_step, prod_accept, prod_bnd, &c, hint};
     uint32_t init[16];
-    if (k == 0 || k > 16) return ONNXLLM_ERR_INVALID_ARGUMENT;
     for (size_t i = 0; i < k; i++) {
-        if (!d[i]->start) /* empty language */
+        if (!d[i]->start && !(neg && neg[i])) /* empty language */
             return olm_dfa_make_empty(out) ? ONNXLLM_OK : ONNXLLM_ERR_OUT_OF_MEMORY;
         init[i] = d[i]->start;
     }

@@ -560,7 +560,12 @@ static bool cfg_accepting(const onnxllm_matcher *m, cfg c) {
 static uint32_t advance(onnxllm_matcher *m, uint32_t src, uint32_t n, uint8_t b, uint32_t dst) {
     m->out_base = dst;
     m->out_n = 0;
-    if (n == 1) { /* fast path: a byte that stays inside a leaf (string, key, number) */
+    /* fast path: a byte that stays inside a leaf (string, key, number), for one
+     * configuration or several with the same top frame (alternatives that differ
+     * only below it) */
+    bool same = n >= 1;
+    for (uint32_t i = 1; i < n && same; i++) same = !memcmp(&m->lv.v[src + i].top, &m->lv.v[src].top, sizeof(frame));
+    if (same) {
         const cfg *c = &m->lv.v[src];
         uint8_t kind = c->top.kind;
         if (kind == FR_LEAF || kind == FR_KEY) {
@@ -576,15 +581,17 @@ static uint32_t advance(onnxllm_matcher *m, uint32_t src, uint32_t n, uint8_t b,
                         return 0;
                 }
                 if (key && !key_reach(m, &c->top, t)) return 0;
-                if (!VEC_RESERVE(m->lv, (size_t)dst + 1)) {
+                if (!VEC_RESERVE(m->lv, (size_t)dst + n)) {
                     m->oom = true;
                     return 0;
                 }
-                cfg *o = &m->lv.v[dst];
-                *o = m->lv.v[src];
-                o->top.a = t;
-                o->top.b = cnt;
-                return 1;
+                for (uint32_t i = 0; i < n; i++) {
+                    cfg *o = &m->lv.v[dst + i];
+                    *o = m->lv.v[src + i];
+                    o->top.a = t;
+                    o->top.b = cnt;
+                }
+                return n;
             }
         }
     }
@@ -820,8 +827,12 @@ static void walk(onnxllm_matcher *m, const olm_trie_flat *t, uint32_t *mask) {
     uint32_t fa[MAX_LEVELS + 1];
     int32_t fb[MAX_LEVELS + 1];
     uint8_t fast[MAX_LEVELS + 1];
+    /* (several configurations whose top frames are the same leaf in the same state
+     * — alternatives that differ only below it — step as one until the lexeme ends) */
     const cfg *c0 = &m->lv.v[m->loff[0]];
-    bool leaf0 = m->lnum[0] == 1 && (c0->top.kind == FR_LEAF || c0->top.kind == FR_KEY);
+    uint32_t n0 = m->lnum[0];
+    bool leaf0 = n0 >= 1 && (c0->top.kind == FR_LEAF || c0->top.kind == FR_KEY);
+    for (uint32_t i = 1; i < n0 && leaf0; i++) leaf0 = !memcmp(&m->lv.v[m->loff[0] + i].top, &c0->top, sizeof c0->top);
     cfg base = *c0;
     const olm_node *ln = leaf0 ? NODE(m, base.top.node) : NULL;
     const olm_dfa *ld = leaf0 ? DFA(m, ln->dfa) : NULL;
@@ -850,8 +861,8 @@ static void walk(onnxllm_matcher *m, const olm_trie_flat *t, uint32_t *mask) {
                 fast[d] = 1;
                 fa[d] = tt;
                 fb[d] = cnt;
-                m->loff[d] = m->loff[d - 1] + 1;
-                m->lnum[d] = 1;
+                m->loff[d] = m->loff[d - 1] + n0;
+                m->lnum[d] = n0;
                 m->pmark[d] = m->pmark[d - 1];
                 if (nd->tok >= 0) set_tok(v, mask, nd->tok);
                 p++;
@@ -862,14 +873,18 @@ static void walk(onnxllm_matcher *m, const olm_trie_flat *t, uint32_t *mask) {
                 continue;
             }
             /* the general stepper: write the level out */
-            if (!VEC_RESERVE(m->lv, (size_t)m->loff[d - 1] + 1)) {
-                m->oom = true;
-                break;
+            if (d > 1) {
+                if (!VEC_RESERVE(m->lv, (size_t)m->loff[d - 1] + n0)) {
+                    m->oom = true;
+                    break;
+                }
+                for (uint32_t i = 0; i < n0; i++) {
+                    cfg *w = &m->lv.v[m->loff[d - 1] + i];
+                    *w = m->lv.v[m->loff[0] + i];
+                    w->top.a = s;
+                    w->top.b = fb[d - 1];
+                }
             }
-            cfg *w = &m->lv.v[m->loff[d - 1]];
-            *w = base;
-            w->top.a = s;
-            w->top.b = fb[d - 1];
         }
         m->pool.n = m->pmark[d - 1];
         uint32_t dst = m->loff[d - 1] + m->lnum[d - 1];
@@ -915,16 +930,32 @@ static void pure_walk(onnxllm_matcher *m, const cfg *c, uint32_t *mask, bool use
     const uint32_t *next = d->next;
     const uint8_t *cls = d->cls, *flags = d->flags;
     const uint64_t *loopg = d->loopg, *pgrp = v->pgrp;
-    /* a subtree whose bytes all loop back to the state is accepted whole (without a
-     * counter or key labels to watch) */
-    bool skip = !counted && !key;
+    /* A subtree whose bytes all loop back to the state is taken whole: the state
+     * (hence the key labels it reaches) stays, and every byte is a step into that
+     * boundary state, so with a counter a token of n bytes is allowed iff the n
+     * counts after the current one are all viable there. */
+    uint32_t room_s = 0;
+    int32_t room_k = -1;
+    int64_t room = 0;
     uint32_t C = d->ncls, end = v->plain.count, p = 1;
     while (p < end) {
         const olm_tnode *nd = &N[p];
         uint32_t dp = nd->depth;
         uint32_t s0 = st[dp - 1];
-        if (skip && !(pgrp[p] & ~loopg[s0])) {
-            for (uint32_t i = v->ptok_lo[p], e = v->ptok_lo[nd->next]; i < e; i++) bit_set(mask, (uint32_t)v->ptok[i]);
+        if (!(pgrp[p] & ~loopg[s0])) {
+            uint32_t i = v->ptok_lo[p], e = v->ptok_lo[nd->next];
+            if (!counted)
+                for (; i < e; i++) bit_set(mask, (uint32_t)v->ptok[i]);
+            else {
+                int32_t k0 = cn[dp - 1];
+                if (room_k != k0 || room_s != s0) {
+                    room_s = s0, room_k = k0, room = 0;
+                    while (room < (int64_t)v->max_weight && viable(d, s0, k0 + (int32_t)room + 1, min, max)) room++;
+                }
+                int64_t lim = room + (int64_t)dp - 1; /* the first dp - 1 bytes are behind */
+                for (; i < e; i++) /* bytes, each a step into the boundary state */
+                    if (v->len[v->ptok[i]] <= lim) bit_set(mask, (uint32_t)v->ptok[i]);
+            }
             p = nd->next;
             continue;
         }
@@ -1033,6 +1064,68 @@ static const uint32_t *cached_plain(onnxllm_matcher *m, const cfg *c) {
     return expect;
 }
 
+bool olm_matcher_walk_only; /* tests: counted leaves always walk (checks the band shortcut against the walk) */
+
+/* One plain token from a counted leaf configuration, step by step as pure_walk
+ * takes it. */
+static bool counted_token_ok(const onnxllm_matcher *m, const olm_node *n, const olm_dfa *d, uint32_t s, int32_t k, int32_t tok) {
+    const onnxllm_grammar_vocab *v = m->g->vocab;
+    const uint8_t *b = v->bytes + v->off[tok];
+    for (uint32_t i = 0, len = v->len[tok]; i < len; i++) {
+        s = d->next[(size_t)s * d->ncls + d->cls[b[i]]];
+        if (!s) return false;
+        if (d->flags[s] & DF_BND) k++;
+        if (!viable(d, s, k, n->min, n->max)) return false;
+    }
+    return true;
+}
+
+/* A counted leaf from the counter-free cached mask cm. Plain text from s only
+ * reaches states with dmin <= pmaxd and emin <= pmaxe, so a token of weight w is
+ * allowed with the counter iff it is without, when w <= r1 (every count on its
+ * way keeps such states viable); tokens heavier than max - count + 1 are never
+ * allowed; the band between is checked token by token. False: the band is too
+ * wide (the caller walks). */
+static bool counted_from_cache(onnxllm_matcher *m, const cfg *c, const uint32_t *cm, uint32_t *mask) {
+    const onnxllm_grammar_vocab *v = m->g->vocab;
+    const olm_node *n = NODE(m, c->top.node);
+    const olm_dfa *d = DFA(m, n->dfa);
+    uint32_t s = c->top.a;
+    int32_t k = c->top.b;
+    if (olm_matcher_walk_only || n->max == NO_LIMIT) return false;
+    int64_t hard = (int64_t)n->max - k + 1, r1 = 0;
+    if (k >= n->min && d->pmaxd[s] != DFA_INF) r1 = (int64_t)n->max - k - d->pmaxd[s];
+    if (d->pmaxe[s] != DFA_INF && (int64_t)n->max - k - d->pmaxe[s] > r1) r1 = (int64_t)n->max - k - d->pmaxe[s];
+    if (r1 < 0) r1 = 0;
+    if (r1 >= (int64_t)v->max_weight) {
+        for (uint32_t w = 0; w < v->n_words; w++) mask[w] |= cm[w];
+        return true;
+    }
+    if (hard > (int64_t)v->max_weight) hard = v->max_weight;
+    if (hard - r1 > 4) return false;
+    const uint32_t *safe = v->plain_le[r1 > OLM_PLAIN_W ? OLM_PLAIN_W : r1];
+    for (uint32_t w = 0; w < v->n_words; w++) mask[w] |= cm[w] & safe[w];
+    if (hard > r1 && r1 < OLM_PLAIN_W) { /* the band among light tokens */
+        const uint32_t *top = v->plain_le[hard > OLM_PLAIN_W ? OLM_PLAIN_W : hard];
+        for (uint32_t w = 0; w < v->n_words; w++) {
+            uint32_t x = cm[w] & top[w] & ~safe[w];
+            while (x) {
+                int32_t t = (int32_t)(w * 32 + (uint32_t)__builtin_ctz(x));
+                x &= x - 1;
+                if (counted_token_ok(m, n, d, s, k, t)) bit_set(mask, (uint32_t)t);
+            }
+        }
+    }
+    for (uint32_t i = 0; i < v->n_heavy; i++) { /* heavy tokens: safe ones and the band */
+        int32_t t = v->heavy[i];
+        int64_t wt = v->weight[t];
+        if (wt > hard) break;
+        if (!bit_get(cm, (uint32_t)t)) continue;
+        if (wt <= r1 || counted_token_ok(m, n, d, s, k, t)) bit_set(mask, (uint32_t)t);
+    }
+    return true;
+}
+
 /* The plain tokens allowed from a configuration inside a string. */
 static void plain_part(onnxllm_matcher *m, const cfg *c, uint32_t *mask) {
     const onnxllm_grammar_vocab *v = m->g->vocab;
@@ -1063,12 +1156,13 @@ static void plain_part(onnxllm_matcher *m, const cfg *c, uint32_t *mask) {
         for (uint32_t w = 0; w < v->n_words; w++) mask[w] |= v->plain_all[w];
         return;
     }
-    if (counter_irrelevant(m, n, d, s, c->top.b)) {
-        const uint32_t *cm = cached_plain(m, c);
-        if (cm) {
+    const uint32_t *cm = cached_plain(m, c);
+    if (cm) {
+        if (counter_irrelevant(m, n, d, s, c->top.b)) {
             for (uint32_t w = 0; w < v->n_words; w++) mask[w] |= cm[w];
             return;
         }
+        if (counted_from_cache(m, c, cm, mask)) return;
     }
     pure_walk(m, c, mask, true);
 }
@@ -1101,7 +1195,11 @@ onnxllm_status onnxllm_matcher_fill_mask(onnxllm_matcher *m, uint32_t *mask, siz
                        (DFA(m, NODE(m, c->top.node)->dfa)->flags[c->top.a] & DF_INTERIOR);
         }
         if (interior) {
-            for (size_t i = 0; i < m->cur.n; i++) plain_part(m, &m->cur.v[i], mask);
+            for (size_t i = 0; i < m->cur.n; i++) {
+                bool seen = false; /* the plain part depends on the top frame only */
+                for (size_t j = 0; j < i && !seen; j++) seen = !memcmp(&m->cur.v[j].top, &m->cur.v[i].top, sizeof m->cur.v[i].top);
+                if (!seen) plain_part(m, &m->cur.v[i], mask);
+            }
             trie = &v->rest;
         }
     }

@@ -37,7 +37,7 @@
 #define DFA_MAX_STATES 20000
 #define KEY_MAX_STATES 50000
 
-enum { D_REF = 1, D_ALLOF = 2, D_ANYOF = 4, D_ONEOF = 8, D_NOENUM = 16 /* enum/const checked separately */ };
+enum { D_REF = 1, D_ALLOF = 2, D_ANYOF = 4, D_ONEOF = 8, D_NOENUM = 16 /* enum/const checked separately */, D_NOT = 32 };
 
 typedef struct conj {
     const cJSON *s;
@@ -91,6 +91,8 @@ typedef struct comp {
     OLM_VEC(uint32_t) oneof_orig; /* per oneofs entry: pool index of the unrestricted alternatives */
     OLM_VEC(uint32_t) oneof_alts; /* per oneofs entry: pool index of the restricted alternatives */
     OLM_VEC(uint32_t) oneof_n;    /* per oneofs entry: number of alternatives */
+    OLM_VEC(const cJSON *) alias_from, alias_to; /* synthetic empty objects standing for schemas (not) */
+    OLM_VEC(const cJSON *) neg_from, neg_to;     /* not: schema → its positive rewrite */
     int depth;
 } comp;
 
@@ -169,6 +171,319 @@ static onnxllm_status resolve_ref(comp *c, const cJSON *at, const cJSON *ref, co
     return ONNXLLM_OK;
 }
 
+/* ---- not: rewritten into positive schemas ------------------------------------------------
+ * `not S` becomes a synthetic schema P with the same instances (owned by c,
+ * cached per S). A schema is the conjunction of its keywords, each of which
+ * constrains one JSON type only, so not S = anyOf of the keywords' negations,
+ * each "of that type and violating it": not {minimum: 5} = {type: number,
+ * exclusiveMaximum: 5}, not {required: [a]} = {type: object, properties: {a:
+ * false}}, not {pattern: p} = a string whose content matches no p (a DFA
+ * complement), not {enum: [...]} = the other types, the other boolean, a
+ * string outside the set, a number in an open interval between the values,
+ * not {properties: {a: S}} = an object with a whose value is not S, allOf and
+ * anyOf by De Morgan, not not S = S. Negations of sub-schemas are taken lazily
+ * through {"not": alias} wrappers (an alias is an empty object standing for
+ * another schema), so recursive schemas terminate through the memo as usual.
+ * Keywords whose negation is existential or not regular here (items,
+ * additionalProperties, propertyNames, format, multipleOf, uniqueItems, oneOf,
+ * ...) make `not` a compile error naming them. */
+#define KW_NOTPATTERN "\x01notpattern"
+#define KW_NOTIN "\x01notin"
+
+static onnxllm_status type_atoms(comp *c, const cJSON *t, unsigned *out);
+static onnxllm_status get_count(comp *c, const cJSON *v, const char *kw, int64_t *out);
+static bool in_list(const char *const *l, const char *k);
+static const char *const annotations[];
+
+static const cJSON *alias_target(const comp *c, const cJSON *x) {
+    if (!x || x->child || !cJSON_IsObject(x)) return NULL;
+    for (size_t i = 0; i < c->alias_from.n; i++)
+        if (c->alias_from.v[i] == x) return c->alias_to.v[i];
+    return NULL;
+}
+
+static bool own(comp *c, cJSON *x) {
+    if (!x) return false;
+    if (!c->owned && !(c->owned = cJSON_CreateArray())) {
+        cJSON_Delete(x);
+        return false;
+    }
+    cJSON_AddItemToArray(c->owned, x);
+    return true;
+}
+
+/* A new item standing for schema s (a copy of a boolean, else an alias). */
+static cJSON *alias_of(comp *c, const cJSON *s) {
+    if (cJSON_IsBool(s)) return cJSON_CreateBool(cJSON_IsTrue(s));
+    const cJSON *t = alias_target(c, s);
+    if (t) s = t;
+    cJSON *a = cJSON_CreateObject();
+    if (!a) return NULL;
+    if (!VEC_PUSH(c->alias_from, a) || !VEC_PUSH(c->alias_to, s)) {
+        cJSON_Delete(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* {"not": s} */
+static cJSON *not_of(comp *c, const cJSON *s) {
+    if (cJSON_IsBool(s)) return cJSON_CreateBool(!cJSON_IsTrue(s));
+    cJSON *w = cJSON_CreateObject(), *a = alias_of(c, s);
+    if (!w || !a) {
+        cJSON_Delete(w);
+        cJSON_Delete(a);
+        return NULL;
+    }
+    cJSON_AddItemToObject(w, "not", a);
+    return w;
+}
+
+static bool add_types(cJSON *o, unsigned t) {
+    cJSON *a = cJSON_AddArrayToObject(o, "type");
+    if (!a) return false;
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {{A_NULL, "null"}, {A_BOOL, "boolean"}, {A_OBJ, "object"}, {A_ARR, "array"}, {A_STR, "string"}};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if ((t & names[i].bit) && !cJSON_AddItemToArray(a, cJSON_CreateString(names[i].name))) return false;
+    if ((t & (A_INT | A_FRAC)) && !cJSON_AddItemToArray(a, cJSON_CreateString((t & A_FRAC) ? "number" : "integer")))
+        return false;
+    return true;
+}
+
+/* {"type": t, k1: v1, k2: v2} with number values (k2 may be NULL) */
+static cJSON *typed(unsigned t, const char *k1, double v1, const char *k2, double v2) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !add_types(o, t) || (k1 && !cJSON_AddNumberToObject(o, k1, v1)) || (k2 && !cJSON_AddNumberToObject(o, k2, v2))) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+#define PIECE(e)                                                                                                       \
+    do {                                                                                                               \
+        cJSON *e_ = (e);                                                                                               \
+        if (!e_ || !cJSON_AddItemToArray(pieces, e_)) return OOM(c);                                                   \
+    } while (0)
+
+static onnxllm_status not_unsupported(comp *c, const cJSON *k) {
+    return cfail(c, ONNXLLM_ERR_UNSUPPORTED, k,
+                 "unsupported JSON Schema keyword \"not\" of a schema with \"%s\" (its negation cannot be enforced exactly)",
+                 k->string);
+}
+
+/* not {enum: vals}: the instances equal to none of vals */
+static onnxllm_status negate_enum(comp *c, const cJSON *k, const cJSON *vals, cJSON *pieces) {
+    unsigned gone = 0;
+    bool no_true = false, no_false = false;
+    OLM_VEC(double) nums = {0};
+    cJSON *strs = cJSON_CreateArray();
+    if (!strs) return OOM(c);
+    onnxllm_status st = ONNXLLM_OK;
+    for (const cJSON *v = vals; v && !st; v = v->next) {
+        if (cJSON_IsNull(v)) gone |= A_NULL;
+        else if (cJSON_IsBool(v)) {
+            gone |= A_BOOL;
+            if (cJSON_IsTrue(v)) no_true = true;
+            else no_false = true;
+        } else if (cJSON_IsString(v)) {
+            gone |= A_STR;
+            if (!cJSON_AddItemToArray(strs, cJSON_CreateString(v->valuestring))) st = OOM(c);
+        } else if (cJSON_IsNumber(v)) {
+            gone |= A_INT | A_FRAC;
+            if (!isfinite(v->valuedouble)) st = not_unsupported(c, k);
+            else if (!VEC_PUSH(nums, v->valuedouble)) st = OOM(c);
+        } else
+            st = cfail(c, ONNXLLM_ERR_UNSUPPORTED, k,
+                       "unsupported JSON Schema keyword \"not\" of \"%s\" with an object or array value", k->string);
+    }
+    if (st) goto done;
+    if ((A_ALL & ~gone) && !cJSON_AddItemToArray(pieces, typed(A_ALL & ~gone, NULL, 0, NULL, 0))) goto oom;
+    if (no_true != no_false) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddBoolToObject(o, "const", no_false) || !cJSON_AddItemToArray(pieces, o)) {
+            cJSON_Delete(o);
+            goto oom;
+        }
+    }
+    if (cJSON_GetArraySize(strs)) {
+        cJSON *o = typed(A_STR, NULL, 0, NULL, 0);
+        if (!o || !cJSON_AddItemToArray(pieces, o)) {
+            cJSON_Delete(o);
+            goto oom;
+        }
+        cJSON_AddItemToObject(o, KW_NOTIN, strs);
+        strs = NULL;
+    }
+    if (nums.n) {
+        qsort(nums.v, nums.n, sizeof *nums.v, cmp_double);
+        const unsigned num = A_INT | A_FRAC;
+        if (!cJSON_AddItemToArray(pieces, typed(num, "exclusiveMaximum", nums.v[0], NULL, 0))) goto oom;
+        for (size_t i = 0; i + 1 < nums.n; i++)
+            if (nums.v[i] != nums.v[i + 1] &&
+                !cJSON_AddItemToArray(pieces, typed(num, "exclusiveMinimum", nums.v[i], "exclusiveMaximum", nums.v[i + 1])))
+                goto oom;
+        if (!cJSON_AddItemToArray(pieces, typed(num, "exclusiveMinimum", nums.v[nums.n - 1], NULL, 0))) goto oom;
+    }
+    goto done;
+oom:
+    st = OOM(c);
+done:
+    cJSON_Delete(strs);
+    VEC_FREE(nums);
+    return st;
+}
+
+static onnxllm_status negate_pieces(comp *c, const cJSON *s, cJSON *pieces) {
+    onnxllm_status st;
+    const cJSON *emin_b = get(s, "exclusiveMinimum"), *emax_b = get(s, "exclusiveMaximum");
+    for (const cJSON *k = s->child; k; k = k->next) {
+        const char *kw = k->string;
+        if (!kw || in_list(annotations, kw)) continue;
+        const unsigned num = A_INT | A_FRAC;
+        if (!strcmp(kw, "type")) {
+            unsigned a;
+            if ((st = type_atoms(c, k, &a))) return st;
+            if (get(s, "nullable")) return not_unsupported(c, get(s, "nullable"));
+            unsigned rest = A_ALL & ~a;
+            if ((rest & num) == A_FRAC)
+                return cfail(c, ONNXLLM_ERR_UNSUPPORTED, k,
+                             "unsupported JSON Schema keyword \"not\" of type \"integer\" (non-integer numbers)");
+            if (rest) PIECE(typed(rest, NULL, 0, NULL, 0));
+        } else if (!strcmp(kw, "enum")) {
+            if (!cJSON_IsArray(k)) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, k, "enum must be an array");
+            if (!k->child) PIECE(cJSON_CreateTrue());
+            else if ((st = negate_enum(c, k, k->child, pieces))) return st;
+        } else if (!strcmp(kw, "const")) {
+            cJSON one = *k;
+            one.next = one.prev = NULL;
+            if ((st = negate_enum(c, k, &one, pieces))) return st;
+        } else if (!strcmp(kw, "minimum") || !strcmp(kw, "maximum")) {
+            if (!cJSON_IsNumber(k)) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, k, "%s must be a number", kw);
+            bool lo = kw[1] == 'i', ex = cJSON_IsTrue(lo ? emin_b : emax_b);
+            PIECE(typed(num, lo ? (ex ? "maximum" : "exclusiveMaximum") : (ex ? "minimum" : "exclusiveMinimum"), k->valuedouble, NULL, 0));
+        } else if (!strcmp(kw, "exclusiveMinimum") || !strcmp(kw, "exclusiveMaximum")) {
+            if (cJSON_IsBool(k)) continue; /* draft 4: with minimum / maximum */
+            if (!cJSON_IsNumber(k)) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, k, "%s must be a number", kw);
+            PIECE(typed(num, kw[9] == 'i' ? "maximum" : "minimum", k->valuedouble, NULL, 0));
+        } else if (!strcmp(kw, "minLength") || !strcmp(kw, "minItems") || !strcmp(kw, "minProperties")) {
+            int64_t n = 0;
+            if ((st = get_count(c, k, kw, &n))) return st;
+            unsigned t = kw[3] == 'L' ? A_STR : kw[3] == 'I' ? A_ARR : A_OBJ;
+            if (n > 0) PIECE(typed(t, t == A_STR ? "maxLength" : t == A_ARR ? "maxItems" : "maxProperties", (double)(n - 1), NULL, 0));
+        } else if (!strcmp(kw, "maxLength") || !strcmp(kw, "maxItems") || !strcmp(kw, "maxProperties")) {
+            int64_t n = 0;
+            if ((st = get_count(c, k, kw, &n))) return st;
+            unsigned t = kw[3] == 'L' ? A_STR : kw[3] == 'I' ? A_ARR : A_OBJ;
+            PIECE(typed(t, t == A_STR ? "minLength" : t == A_ARR ? "minItems" : "minProperties", (double)(n + 1), NULL, 0));
+        } else if (!strcmp(kw, "pattern")) {
+            if (!cJSON_IsString(k)) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, k, "pattern must be a string");
+            cJSON *o = typed(A_STR, NULL, 0, NULL, 0);
+            PIECE(o);
+            if (!cJSON_AddStringToObject(o, KW_NOTPATTERN, k->valuestring)) return OOM(c);
+        } else if (!strcmp(kw, "required")) {
+            if (!cJSON_IsArray(k)) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, k, "required must be an array");
+            for (const cJSON *r = k->child; r; r = r->next) {
+                if (!cJSON_IsString(r)) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, k, "required must list strings");
+                cJSON *o = typed(A_OBJ, NULL, 0, NULL, 0), *p;
+                PIECE(o);
+                if (!(p = cJSON_AddObjectToObject(o, "properties")) || !cJSON_AddFalseToObject(p, r->valuestring)) return OOM(c);
+            }
+        } else if (!strcmp(kw, "properties")) {
+            if (!cJSON_IsObject(k)) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, k, "properties must be an object");
+            if (get(s, "additionalProperties")) return not_unsupported(c, get(s, "additionalProperties"));
+            if (get(s, "patternProperties")) return not_unsupported(c, get(s, "patternProperties"));
+            for (const cJSON *p = k->child; p; p = p->next) {
+                if (cJSON_IsTrue(p)) continue;
+                cJSON *o = typed(A_OBJ, NULL, 0, NULL, 0), *r, *pp, *w;
+                PIECE(o);
+                if (!(r = cJSON_AddArrayToObject(o, "required")) || !cJSON_AddItemToArray(r, cJSON_CreateString(p->string)))
+                    return OOM(c);
+                if (cJSON_IsFalse(p)) continue;
+                if (!(pp = cJSON_AddObjectToObject(o, "properties")) || !(w = not_of(c, p))) return OOM(c);
+                cJSON_AddItemToObject(pp, p->string, w);
+            }
+        } else if (!strcmp(kw, "allOf") || !strcmp(kw, "anyOf")) {
+            if (!cJSON_IsArray(k) || !k->child) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, k, "%s must be a non-empty array", kw);
+            cJSON *dst = pieces;
+            if (kw[1] == 'n') { /* not anyOf = allOf of the negations */
+                cJSON *o = cJSON_CreateObject();
+                PIECE(o);
+                if (!(dst = cJSON_AddArrayToObject(o, "allOf"))) return OOM(c);
+            }
+            for (const cJSON *e = k->child; e; e = e->next)
+                if (!cJSON_AddItemToArray(dst, not_of(c, e))) return OOM(c);
+        } else if (!strcmp(kw, "not")) {
+            PIECE(alias_of(c, k));
+        } else if (!strcmp(kw, "$ref")) {
+            const cJSON *t;
+            if ((st = resolve_ref(c, s, k, &t))) return st;
+            PIECE(not_of(c, t));
+        } else if (!strcmp(kw, "uniqueItems") && cJSON_IsFalse(k)) {
+            continue;
+        } else if (!strcmp(kw, "nullable")) {
+            if (cJSON_IsTrue(k) && get(s, "type")) continue; /* with type */
+            if (cJSON_IsTrue(k)) return not_unsupported(c, k);
+        } else if (!strcmp(kw, "definitions") || !strcmp(kw, "$defs")) {
+            continue;
+        } else {
+            static const char *const known[] = {"format", "multipleOf", "uniqueItems", "items", "prefixItems", "additionalItems",
+                                                "contains", "minContains", "maxContains", "additionalProperties",
+                                                "patternProperties", "propertyNames", "dependencies", "dependentRequired",
+                                                "dependentSchemas", "oneOf", "if", "then", "else", "unevaluatedProperties",
+                                                "unevaluatedItems", "$dynamicRef", "$recursiveRef", KW_NOTPATTERN, KW_NOTIN, NULL};
+            if (in_list(known, kw)) return not_unsupported(c, k);
+            /* unknown keywords constrain nothing */
+        }
+    }
+    return ONNXLLM_OK;
+}
+#undef PIECE
+
+static onnxllm_status negate(comp *c, const cJSON *s, const cJSON **out) {
+    const cJSON *t = alias_target(c, s);
+    if (t) s = t;
+    for (size_t i = 0; i < c->neg_from.n; i++)
+        if (c->neg_from.v[i] == s) {
+            *out = c->neg_to.v[i];
+            return ONNXLLM_OK;
+        }
+    cJSON *p;
+    if (cJSON_IsBool(s)) p = cJSON_CreateBool(!cJSON_IsTrue(s));
+    else if (!cJSON_IsObject(s)) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, s, "not: a schema must be an object or a boolean");
+    else {
+        cJSON *pieces = cJSON_CreateArray();
+        if (!pieces) return OOM(c);
+        onnxllm_status st = negate_pieces(c, s, pieces);
+        if (st) {
+            cJSON_Delete(pieces);
+            return st;
+        }
+        int n = cJSON_GetArraySize(pieces);
+        if (n == 0) {
+            p = cJSON_CreateFalse();
+            cJSON_Delete(pieces);
+        } else if (n == 1) {
+            p = cJSON_DetachItemFromArray(pieces, 0);
+            cJSON_Delete(pieces);
+        } else if ((p = cJSON_CreateObject()))
+            cJSON_AddItemToObject(p, "anyOf", pieces);
+        else
+            cJSON_Delete(pieces);
+    }
+    if (!own(c, p) || !VEC_PUSH(c->neg_from, s) || !VEC_PUSH(c->neg_to, p)) return OOM(c);
+    *out = p;
+    return ONNXLLM_OK;
+}
+
 /* ---- conjunct sets ---------------------------------------------------------------------- */
 
 static int conj_cmp(const void *a, const void *b) {
@@ -185,6 +500,8 @@ static onnxllm_status expand_one(comp *c, const cJSON *x, uint8_t done, cset *ou
         if (cJSON_IsFalse(x)) *is_false = true;
         return ONNXLLM_OK;
     }
+    const cJSON *al = alias_target(c, x);
+    if (al) return expand_one(c, al, done, out, is_false, depth + 1);
     if (!cJSON_IsObject(x)) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, x, "a schema must be an object or a boolean");
     if (depth > 200 || out->n > 4096) return cfail(c, ONNXLLM_ERR_UNSUPPORTED, x, "schema too complex (allOf/$ref expansion)");
     for (size_t i = 0; i < out->n; i++)
@@ -205,6 +522,12 @@ static onnxllm_status expand_one(comp *c, const cJSON *x, uint8_t done, cset *ou
             if (st) return st;
             out->v[me].done |= D_REF;
             if ((st = expand_one(c, t, 0, out, is_false, depth + 1))) return st;
+        } else if (!strcmp(k->string, "not") && !(done & D_NOT)) {
+            const cJSON *p;
+            onnxllm_status st = negate(c, k, &p);
+            if (st) return st;
+            out->v[me].done |= D_NOT;
+            if ((st = expand_one(c, p, 0, out, is_false, depth + 1))) return st;
         } else if (!strcmp(k->string, "allOf") && !(done & D_ALLOF)) {
             if (!cJSON_IsArray(k) || !cJSON_GetArraySize(k))
                 return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, k, "allOf must be a non-empty array");
@@ -471,6 +794,8 @@ typedef struct msch {
     OLM_VEC(const cJSON *) patterns; /* string nodes */
     OLM_VEC(const char *) fmts;      /* string formats (regex kind) */
     const cJSON *fmt_at;
+    OLM_VEC(const cJSON *) notpats;  /* not pattern: strings matching none */
+    OLM_VEC(const cJSON *) notins;   /* not enum: arrays of strings the value is none of */
     /* number */
     double lo, hi, mult;
     bool lo_excl, hi_excl;
@@ -495,6 +820,8 @@ static void msch_free(msch *m) {
     VEC_FREE(m->enumv);
     VEC_FREE(m->patterns);
     VEC_FREE(m->fmts);
+    VEC_FREE(m->notpats);
+    VEC_FREE(m->notins);
     for (size_t i = 0; i < m->prefix.n; i++) VEC_FREE(m->prefix.v[i]);
     VEC_FREE(m->prefix);
     VEC_FREE(m->items);
@@ -603,10 +930,7 @@ static onnxllm_status merge(comp *c, const cset *s, msch *m) {
             const char *kw = k->string;
             if (!kw) continue;
             if (in_list(unsupported, kw)) {
-                if (!strcmp(kw, "not") && cJSON_IsObject(k) && !k->child) {
-                    m->types = 0; /* not {} : nothing */
-                    continue;
-                }
+                if (!strcmp(kw, "not") && (s->v[i].done & D_NOT)) continue; /* rewritten (negate) */
                 return cfail(c, ONNXLLM_ERR_UNSUPPORTED, k, "unsupported JSON Schema keyword \"%s\"", kw);
             }
         }
@@ -672,6 +996,8 @@ static onnxllm_status merge(comp *c, const cset *s, msch *m) {
             if (!cJSON_IsString(v)) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, v, "pattern must be a string");
             if (!VEC_PUSH(m->patterns, v)) return OOM(c);
         }
+        if ((v = get(x, KW_NOTPATTERN)) && cJSON_IsString(v) && !VEC_PUSH(m->notpats, v)) return OOM(c);
+        if ((v = get(x, KW_NOTIN)) && cJSON_IsArray(v) && !VEC_PUSH(m->notins, v)) return OOM(c);
         if ((v = get(x, "format"))) {
             if (!cJSON_IsString(v)) return cfail(c, ONNXLLM_ERR_INVALID_ARGUMENT, v, "format must be a string");
             int kind, ml;
@@ -894,47 +1220,120 @@ static onnxllm_status literal_node(comp *c, uint32_t node, const char *const *te
     return leaf_from_dfa(c, node, id, 0, -1);
 }
 
-static onnxllm_status string_node(comp *c, uint32_t node, const msch *m) {
-    uint32_t parts[34];
+/* A content DFA added to the grammar (cached under key). */
+static onnxllm_status add_content(comp *c, const char *key, olm_dfa *d, uint32_t *out) {
+    uint32_t id = olm_grammar_add_dfa(c->g, d);
+    if (id == NO_NODE) return OOM(c);
+    cache_put(c, key, id);
+    *out = id;
+    return ONNXLLM_OK;
+}
+
+/* The content DFA (grammar dfa index) of the string constraints of m (pattern,
+ * format, not pattern, not enum) and `extra` (a positive part, or NO_NODE);
+ * -1 when they constrain nothing. */
+static onnxllm_status string_content(comp *c, const msch *m, uint32_t extra, const char *what, int32_t *out) {
+    enum { MAXP = 16 };
+    uint32_t parts[MAXP];
+    bool neg[MAXP];
     size_t np = 0;
     onnxllm_status st;
-    for (size_t i = 0; i < m->patterns.n && np < 32; i++)
-        if ((st = content_regex(c, m->patterns.v[i]->valuestring, false, m->patterns.v[i], "pattern", &parts[np++]))) return st;
-    for (size_t i = 0; i < m->fmts.n && np < 32; i++) {
+    *out = -1;
+    size_t want = m->patterns.n + m->fmts.n + (extra != NO_NODE) + m->notpats.n + m->notins.n;
+    if (want + 1 > MAXP) return cfail(c, ONNXLLM_ERR_UNSUPPORTED, NULL, "%s: too many patterns on one string", what);
+    if (!want) return ONNXLLM_OK;
+    char key[64];
+    if (m->notpats.n + m->notins.n) { /* part 0: any valid UTF-8 (negative parts accept invalid bytes) */
+        int32_t hit = cache_get(c, "any");
+        if (hit < 0) {
+            olm_dfa d;
+            if (olm_content_any(&d)) return OOM(c);
+            uint32_t id = 0;
+            if ((st = add_content(c, "any", &d, &id))) return st;
+            hit = (int32_t)id;
+        }
+        parts[np] = (uint32_t)hit, neg[np++] = false;
+    }
+    for (size_t i = 0; i < m->patterns.n; i++) {
+        if ((st = content_regex(c, m->patterns.v[i]->valuestring, false, m->patterns.v[i], "pattern", &parts[np]))) return st;
+        neg[np++] = false;
+    }
+    for (size_t i = 0; i < m->fmts.n; i++) {
         int kind, ml;
         const char *re;
         bool ic;
         olm_format_lookup(m->fmts.v[i], &kind, &re, &ic, &ml);
-        if ((st = content_regex(c, re, ic, m->fmt_at, "format", &parts[np++]))) return st;
+        if ((st = content_regex(c, re, ic, m->fmt_at, "format", &parts[np]))) return st;
+        neg[np++] = false;
     }
-    if (m->patterns.n + m->fmts.n > 32) return cfail(c, ONNXLLM_ERR_UNSUPPORTED, NULL, "too many patterns on one string");
-    /* the wrapped string DFA, cached by its parts */
-    char key[400];
-    size_t kl = (size_t)snprintf(key, sizeof key, "s:");
-    for (size_t i = 0; i < np && kl < sizeof key - 16; i++) kl += (size_t)snprintf(key + kl, sizeof key - kl, "%u,", parts[i]);
+    if (extra != NO_NODE) parts[np] = extra, neg[np++] = false;
+    for (size_t i = 0; i < m->notpats.n; i++) {
+        if ((st = content_regex(c, m->notpats.v[i]->valuestring, false, m->notpats.v[i], "not pattern", &parts[np]))) return st;
+        neg[np++] = true;
+    }
+    for (size_t i = 0; i < m->notins.n; i++) {
+        snprintf(key, sizeof key, "ni:%p", (const void *)m->notins.v[i]);
+        int32_t hit = cache_get(c, key);
+        if (hit < 0) {
+            OLM_VEC(const char *) t = {0};
+            OLM_VEC(size_t) l = {0};
+            for (const cJSON *e = m->notins.v[i]->child; e; e = e->next)
+                if (cJSON_IsString(e) && (!VEC_PUSH(t, e->valuestring) || !VEC_PUSH(l, strlen(e->valuestring)))) {
+                    VEC_FREE(t);
+                    VEC_FREE(l);
+                    return OOM(c);
+                }
+            olm_dfa d;
+            st = olm_literal_texts_dfa(t.v, l.v, t.n, &d);
+            VEC_FREE(t);
+            VEC_FREE(l);
+            if (st) return OOM(c);
+            uint32_t id = 0;
+            if ((st = add_content(c, key, &d, &id))) return st;
+            hit = (int32_t)id;
+        }
+        parts[np] = (uint32_t)hit, neg[np++] = true;
+    }
+    if (np == 1 && !neg[0]) {
+        *out = (int32_t)parts[0];
+        return ONNXLLM_OK;
+    }
+    char pkey[16 + MAXP * 12];
+    size_t kl = (size_t)snprintf(pkey, sizeof pkey, "p:");
+    for (size_t i = 0; i < np; i++) kl += (size_t)snprintf(pkey + kl, sizeof pkey - kl, "%c%u", neg[i] ? '-' : '+', parts[i]);
+    int32_t hit = cache_get(c, pkey);
+    if (hit >= 0) {
+        *out = hit;
+        return ONNXLLM_OK;
+    }
+    const olm_dfa *ds[MAXP];
+    for (size_t i = 0; i < np; i++) ds[i] = &c->g->dfas.v[parts[i]];
+    olm_dfa d;
+    char why[200];
+    st = olm_content_product(ds, neg, np, DFA_MAX_STATES, &d, why, sizeof why);
+    if (st == ONNXLLM_ERR_OUT_OF_MEMORY) return OOM(c);
+    if (st) return cfail(c, st, m->patterns.n ? m->patterns.v[0] : m->fmt_at, "%s: pattern/format combination: %s", what, why);
+    uint32_t id = 0;
+    if ((st = add_content(c, pkey, &d, &id))) return st;
+    *out = (int32_t)id;
+    return ONNXLLM_OK;
+}
+
+static onnxllm_status string_node(comp *c, uint32_t node, const msch *m) {
+    int32_t content;
+    onnxllm_status st = string_content(c, m, NO_NODE, "string", &content);
+    if (st) return st;
+    /* the wrapped string DFA, cached by its content */
+    char key[32];
+    snprintf(key, sizeof key, "s:%d", (int)content);
     int32_t hit = cache_get(c, key);
     if (hit < 0) {
-        olm_dfa content, wrapped;
+        olm_dfa any, wrapped;
         char why[200];
-        bool owned = false;
-        const olm_dfa *cd;
-        if (np == 0) {
-            if (olm_content_any(&content)) return OOM(c);
-            cd = &content;
-            owned = true;
-        } else if (np == 1)
-            cd = &c->g->dfas.v[parts[0]];
-        else {
-            const olm_dfa *ds[32];
-            for (size_t i = 0; i < np; i++) ds[i] = &c->g->dfas.v[parts[i]];
-            st = olm_content_product(ds, np, DFA_MAX_STATES, &content, why, sizeof why);
-            if (st == ONNXLLM_ERR_OUT_OF_MEMORY) return OOM(c);
-            if (st) return cfail(c, st, m->patterns.n ? m->patterns.v[0] : m->fmt_at, "pattern/format combination: %s", why);
-            cd = &content;
-            owned = true;
-        }
-        st = olm_wrap_string(cd, np == 0, false, DFA_MAX_STATES * 4, &wrapped, why, sizeof why);
-        if (owned) olm_dfa_free(&content);
+        if (content < 0 && olm_content_any(&any)) return OOM(c);
+        st = olm_wrap_string(content < 0 ? &any : &c->g->dfas.v[content], content < 0, false, DFA_MAX_STATES * 4, &wrapped, why,
+                             sizeof why);
+        if (content < 0) olm_dfa_free(&any);
         if (st == ONNXLLM_ERR_OUT_OF_MEMORY) return OOM(c);
         if (st) return cfail(c, st, m->patterns.n ? m->patterns.v[0] : m->fmt_at, "string: %s", why);
         uint32_t id = olm_grammar_add_dfa(c->g, &wrapped);
@@ -995,6 +1394,43 @@ static onnxllm_status prop_set(comp *c, const cset *s, const char *name, cset *o
     return ONNXLLM_OK;
 }
 
+/* propertyNames: keys are strings, so anyOf alternatives that allow no string
+ * drop out (not {const: "x"} = {anyOf: [{type: [the other types]}, {type: string,
+ * ...}]}); a single one left replaces the anyOf, none left allows no key. */
+static onnxllm_status pn_simplify(comp *c, cset *pn, bool *no_keys, bool *changed) {
+    for (size_t i = 0; i < pn->n; i++) {
+        const cJSON *x = pn->v[i].s, *any = get(x, "anyOf");
+        if (!cJSON_IsArray(any) || (pn->v[i].done & D_ANYOF)) continue;
+        bool only = true;
+        for (const cJSON *k = x->child; k && only; k = k->next)
+            only = k == any || (k->string && in_list(annotations, k->string));
+        if (!only) continue;
+        const cJSON *keep = NULL;
+        int nkeep = 0;
+        for (const cJSON *b = any->child; b; b = b->next) {
+            if (cJSON_IsFalse(b)) continue;
+            const cJSON *t = get(b, "type");
+            unsigned a = A_ALL;
+            if (t) {
+                onnxllm_status st = type_atoms(c, t, &a);
+                if (st) return st;
+            }
+            if (!(a & A_STR)) continue;
+            keep = b;
+            nkeep++;
+        }
+        if (nkeep > 1) continue;
+        if (!nkeep) {
+            *no_keys = true;
+            return ONNXLLM_OK;
+        }
+        pn->v[i].s = keep;
+        pn->v[i].done = 0;
+        *changed = true;
+    }
+    return ONNXLLM_OK;
+}
+
 static onnxllm_status object_node(comp *c, uint32_t node, const cset *s, const msch *m) {
     objinfo oi;
     memset(&oi, 0, sizeof oi);
@@ -1014,6 +1450,11 @@ static onnxllm_status object_node(comp *c, uint32_t node, const cset *s, const m
         pn.n = m->pn.n;
         bool f;
         st = expand(c, &pn, &f);
+        for (int round = 0; round < 8 && !st && !f; round++) {
+            bool changed = false;
+            if ((st = pn_simplify(c, &pn, &f, &changed)) || !changed) break;
+            st = expand(c, &pn, &f);
+        }
         msch pm;
         memset(&pm, 0, sizeof pm);
         if (!st && !f) {
@@ -1025,19 +1466,8 @@ static onnxllm_status object_node(comp *c, uint32_t node, const cset *s, const m
         if (!st) {
             if (f || !(pm.types & A_STR) || (pm.has_enum && !pm.enumv.n)) oi.no_keys = true;
             else {
-                uint32_t parts[34];
-                size_t np = 0;
-                for (size_t i = 0; i < pm.patterns.n && np < 32 && !st; i++)
-                    st = content_regex(c, pm.patterns.v[i]->valuestring, false, pm.patterns.v[i], "propertyNames pattern", &parts[np++]);
-                for (size_t i = 0; i < pm.fmts.n && np < 32 && !st; i++) {
-                    int kind, ml;
-                    const char *re;
-                    bool ic;
-                    olm_format_lookup(pm.fmts.v[i], &kind, &re, &ic, &ml);
-                    st = content_regex(c, re, ic, pm.fmt_at, "propertyNames format", &parts[np++]);
-                }
-                if (!st && pm.has_enum) { /* names must be one of these strings */
-                    OLM_VEC(char *) alts = {0};
+                uint32_t extra = NO_NODE;
+                if (pm.has_enum) { /* names must be one of these strings */
                     olm_sb rb = {0};
                     olm_sb_puts(&rb, "^(?:");
                     size_t k = 0;
@@ -1051,30 +1481,14 @@ static onnxllm_status object_node(comp *c, uint32_t node, const cset *s, const m
                     }
                     olm_sb_puts(&rb, ")$");
                     char *re = olm_sb_finish(&rb);
-                    VEC_FREE(alts);
                     if (!re) st = OOM(c);
                     else {
                         if (!k) oi.no_keys = true;
-                        else st = content_regex(c, re, false, pm.enum_at, "propertyNames enum", &parts[np++]);
+                        else st = content_regex(c, re, false, pm.enum_at, "propertyNames enum", &extra);
                         free(re);
                     }
                 }
-                if (!st && np) {
-                    if (np == 1) oi.pn_dfa = (int32_t)parts[0];
-                    else {
-                        const olm_dfa *ds[32];
-                        olm_dfa d;
-                        char why[200];
-                        for (size_t i = 0; i < np; i++) ds[i] = &c->g->dfas.v[parts[i]];
-                        st = olm_content_product(ds, np, DFA_MAX_STATES, &d, why, sizeof why);
-                        if (st) st = cfail(c, st, NULL, "propertyNames: %s", why);
-                        else {
-                            uint32_t id = olm_grammar_add_dfa(c->g, &d);
-                            if (id == NO_NODE) st = OOM(c);
-                            oi.pn_dfa = (int32_t)id;
-                        }
-                    }
-                }
+                if (!st) st = string_content(c, &pm, extra, "propertyNames", &oi.pn_dfa);
                 oi.key_min = (int32_t)pm.min_len;
                 oi.key_max = pm.max_len < 0 ? NO_LIMIT : (int32_t)pm.max_len;
             }
@@ -1369,6 +1783,7 @@ static onnxllm_status build_merged(comp *c, uint32_t node, const cset *s, msch *
             st = string_node(c, id, m);
         else
             st = number_node(c, id, m, !(t & A_FRAC));
+        if (!st) c->done.v[id] = 1;
         alts[na++] = id;
     }
     if (st || ntypes == 1) return st;
@@ -1983,6 +2398,10 @@ onnxllm_status olm_schema_compile(onnxllm_grammar *g, const cJSON *schema, const
     VEC_FREE(c.oneof_alts);
     VEC_FREE(c.oneof_n);
     cJSON_Delete(c.owned);
+    VEC_FREE(c.alias_from);
+    VEC_FREE(c.alias_to);
+    VEC_FREE(c.neg_from);
+    VEC_FREE(c.neg_to);
     for (size_t i = 0; i < c.dcache.n; i++) free(c.dcache.v[i].key);
     VEC_FREE(c.dcache);
     VEC_FREE(c.prod);

@@ -257,7 +257,9 @@ TEST(schema_errors_name_the_keyword) {
         const char *schema, *needle;
         onnxllm_status st;
     } cases[] = {
-        {"{\"not\":{\"type\":\"string\"}}", "\"not\"", ONNXLLM_ERR_UNSUPPORTED},
+        {"{\"not\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}", "\"not\" of a schema with \"items\"", ONNXLLM_ERR_UNSUPPORTED},
+        {"{\"not\":{\"type\":\"integer\"}}", "\"not\" of type \"integer\"", ONNXLLM_ERR_UNSUPPORTED},
+        {"{\"not\":{\"const\":{\"a\":1}}}", "\"not\" of \"const\"", ONNXLLM_ERR_UNSUPPORTED},
         {"{\"type\":\"array\",\"contains\":{}}", "\"contains\"", ONNXLLM_ERR_UNSUPPORTED},
         {"{\"type\":\"array\",\"uniqueItems\":true}", "\"uniqueItems\"", ONNXLLM_ERR_UNSUPPORTED},
         {"{\"if\":{},\"then\":{}}", "\"if\"", ONNXLLM_ERR_UNSUPPORTED},
@@ -270,7 +272,7 @@ TEST(schema_errors_name_the_keyword) {
         {"{\"type\":\"object\",\"required\":[\"a\"],\"additionalProperties\":false}", "unsatisfiable", ONNXLLM_ERR_INVALID_ARGUMENT},
         {"{\"type\":\"frobnicate\"}", "frobnicate", ONNXLLM_ERR_INVALID_ARGUMENT},
         {"{\"type\":", "schema", ONNXLLM_ERR_INVALID_ARGUMENT},
-        {"{\"properties\":{\"a\":{\"not\":{\"type\":\"null\"}}}}", "#/properties/a", ONNXLLM_ERR_UNSUPPORTED},
+        {"{\"properties\":{\"a\":{\"not\":{\"format\":\"date\"}}}}", "#/properties/a/not/format", ONNXLLM_ERR_UNSUPPORTED},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         onnxllm_error e = {0};
@@ -285,6 +287,55 @@ TEST(schema_errors_name_the_keyword) {
     CHECK(check_text("{\"properties\":{\"a\":{\"not\":{}}}}", "{\"b\":1}") == 1);
     /* annotations and unknown keywords are not constraints */
     CHECK(check_text("{\"title\":\"t\",\"description\":\"d\",\"default\":1,\"examples\":[2],\"x-vendor\":{},\"type\":\"integer\"}", "5") == 1);
+}
+
+static void random_walks(const char *schema, int walks, int max_steps);
+
+/* not: rewritten into positive schemas (each keyword negated within its own type) */
+TEST(schema_not) {
+    static const struct {
+        const char *schema, *text;
+        int ok;
+    } cases[] = {
+        {"{\"not\":{\"type\":\"string\"}}", "1", 1}, {"{\"not\":{\"type\":\"string\"}}", "\"a\"", 0},
+        {"{\"not\":{\"type\":\"string\"}}", "{}", 1},
+        {"{\"not\":{\"minimum\":5}}", "4.5", 1}, {"{\"not\":{\"minimum\":5}}", "5", 0}, {"{\"not\":{\"minimum\":5}}", "\"x\"", 0},
+        {"{\"not\":{\"exclusiveMaximum\":5}}", "5", 1}, {"{\"not\":{\"exclusiveMaximum\":5}}", "4", 0},
+        {"{\"type\":\"object\",\"not\":{\"required\":[\"a\"]}}", "{\"a\":1}", 0},
+        {"{\"type\":\"object\",\"not\":{\"required\":[\"a\"]}}", "{\"b\":1}", 1},
+        {"{\"type\":\"object\",\"not\":{\"required\":[\"a\",\"b\"]}}", "{\"a\":1}", 1},
+        {"{\"type\":\"object\",\"not\":{\"required\":[\"a\",\"b\"]}}", "{\"a\":1,\"b\":2}", 0},
+        {"{\"not\":{\"enum\":[\"a\",1,true,null]}}", "\"a\"", 0}, {"{\"not\":{\"enum\":[\"a\",1,true,null]}}", "\"ab\"", 1},
+        {"{\"not\":{\"enum\":[\"a\",1,true,null]}}", "1.0", 0}, {"{\"not\":{\"enum\":[\"a\",1,true,null]}}", "2", 1},
+        {"{\"not\":{\"enum\":[\"a\",1,true,null]}}", "false", 1}, {"{\"not\":{\"enum\":[\"a\",1,true,null]}}", "true", 0},
+        {"{\"not\":{\"enum\":[\"a\",1,true,null]}}", "null", 0}, {"{\"not\":{\"enum\":[\"a\",1,true,null]}}", "[]", 1},
+        {"{\"type\":\"string\",\"not\":{\"pattern\":\"^a\"}}", "\"abc\"", 0},
+        {"{\"type\":\"string\",\"not\":{\"pattern\":\"^a\"}}", "\"bac\"", 1},
+        {"{\"not\":{\"minLength\":2}}", "\"a\"", 1}, {"{\"not\":{\"minLength\":2}}", "\"ab\"", 0},
+        {"{\"not\":{\"not\":{\"type\":\"integer\"}}}", "3", 1}, {"{\"not\":{\"not\":{\"type\":\"integer\"}}}", "3.5", 0},
+        {"{\"not\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]}}", "[]", 1},
+        {"{\"not\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"null\"}]}}", "null", 0},
+        {"{\"not\":{\"properties\":{\"a\":{\"type\":\"string\"}}}}", "{\"a\":1}", 1},
+        {"{\"not\":{\"properties\":{\"a\":{\"type\":\"string\"}}}}", "{\"a\":\"x\"}", 0},
+        {"{\"not\":{\"properties\":{\"a\":{\"type\":\"string\"}}}}", "{}", 0},
+        {"{\"$defs\":{\"s\":{\"type\":\"string\"}},\"not\":{\"$ref\":\"#/$defs/s\"}}", "\"s\"", 0},
+        {"{\"$defs\":{\"s\":{\"type\":\"string\"}},\"not\":{\"$ref\":\"#/$defs/s\"}}", "0", 1},
+        {"{\"properties\":{\"x\":{\"not\":{\"const\":\"bad\"}}}}", "{\"x\":\"bad\"}", 0},
+        {"{\"properties\":{\"x\":{\"not\":{\"const\":\"bad\"}}}}", "{\"x\":\"bads\"}", 1},
+        {"{\"type\":\"object\",\"propertyNames\":{\"not\":{\"const\":\"x\"}}}", "{\"x\":1}", 0},
+        {"{\"type\":\"object\",\"propertyNames\":{\"not\":{\"const\":\"x\"}}}", "{\"y\":1}", 1},
+        {"{\"allOf\":[{\"enum\":[{}]},{\"not\":{\"not\":true}}]}", "{}", 1},
+        /* enum / const next to other keywords and no type (every type's node is checked) */
+        {"{\"const\":1,\"maximum\":5}", "1", 1}, {"{\"enum\":[1,7],\"maximum\":5}", "7", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int r = check_text(cases[i].schema, cases[i].text);
+        if (r != cases[i].ok) printf("  schema %s text %s: got %d expected %d\n", cases[i].schema, cases[i].text, r, cases[i].ok);
+        CHECK(r == cases[i].ok);
+    }
+    random_walks("{\"type\":\"object\",\"properties\":{\"s\":{\"type\":\"string\",\"not\":{\"enum\":[\"ab\",\"abc\"]}},"
+                 "\"n\":{\"type\":\"integer\",\"not\":{\"enum\":[0,3]}}},\"required\":[\"s\",\"n\"],\"additionalProperties\":false}",
+                 8, 80);
 }
 
 /* ---- masks ------------------------------------------------------------------------------------------ */
@@ -359,6 +410,69 @@ static void random_walks(const char *schema, int walks, int max_steps) {
     free(mask);
     free(allowed);
     onnxllm_grammar_free(g);
+}
+
+/* The whole mask after a prefix equals what accept() (the byte-level parser,
+ * independent of the mask's caches, subtree skips and weight bands) takes. */
+static void mask_exact(const char *schema, const char *prefix) {
+    onnxllm_error e = {0};
+    onnxllm_grammar *g = compile(schema, &e);
+    CHECK(g != NULL);
+    if (!g) {
+        printf("  %s: %s\n", schema, e.message);
+        return;
+    }
+    uint32_t *mask = malloc(W * 4);
+    onnxllm_matcher *m, *r;
+    onnxllm_matcher_create(g, &m, &e);
+    onnxllm_matcher_create(g, &r, &e);
+    CHECK(!onnxllm_matcher_accept_bytes(m, prefix, strlen(prefix), &e));
+    CHECK(!onnxllm_matcher_fill_mask(m, mask, W, &e));
+    CHECK(!onnxllm_matcher_accept_bytes(r, prefix, strlen(prefix), &e));
+    int bad = 0;
+    for (int32_t t = 0; t < onnxllm_grammar_vocab_size(voc); t++) {
+        bool ok = onnxllm_matcher_accept(r, t, NULL) == ONNXLLM_OK;
+        if (ok != bit(mask, t) && bad++ < 5) {
+            size_t bl;
+            const char *b = onnxllm_grammar_vocab_token_bytes(voc, t, &bl);
+            printf("  %s after %s: token %d (%.*s) mask %d accept %d\n", schema, prefix, t, (int)bl, b ? b : "", bit(mask, t), ok);
+        }
+        if (ok) {
+            onnxllm_matcher_reset(r);
+            onnxllm_matcher_accept_bytes(r, prefix, strlen(prefix), &e);
+        }
+    }
+    CHECK(bad == 0);
+    onnxllm_matcher_free(m);
+    onnxllm_matcher_free(r);
+    free(mask);
+    onnxllm_grammar_free(g);
+}
+
+TEST(mask_exact_counted_strings) {
+    for (int walk_only = 0; walk_only < 2; walk_only++) {
+        olm_matcher_walk_only = walk_only;
+        const char *words = "{\"type\":\"string\",\"pattern\":\"^(?:\\\\S+\\\\s+){0,5}\\\\S+$\",\"maxLength\":24}";
+        mask_exact(words, "\"ab cd");
+        mask_exact(words, "\"ab cd efghij kl mn");
+        mask_exact(words, "\"ab cd efghij kl mn opq");
+        const char *az = "{\"type\":\"string\",\"pattern\":\"^[a-z ]+$\",\"minLength\":8,\"maxLength\":20}";
+        mask_exact(az, "\"abc");
+        mask_exact(az, "\"abcdefghij klmno");
+        mask_exact("{\"type\":\"string\",\"format\":\"email\",\"maxLength\":16}", "\"ab.cd@ef");
+        mask_exact("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":10}}}", "{\"name\": \"abcdefg");
+    }
+    olm_matcher_walk_only = false;
+    /* keys, negated enums, numbers */
+    mask_exact("{\"type\":\"object\",\"properties\":{\"alpha\":{},\"alps\":{},\"beta\":{}},\"additionalProperties\":false}", "{\"al");
+    mask_exact("{\"type\":\"string\",\"not\":{\"enum\":[\"abc\",\"abd\"]}}", "\"ab");
+    mask_exact("{\"type\":\"integer\",\"minimum\":10,\"maximum\":250}", "2");
+    /* alternatives that share the string being written (one stepper for both until it closes) */
+    const char *alts = "{\"anyOf\":[{\"type\":\"object\",\"properties\":{\"s\":{\"type\":\"string\"},\"a\":{\"type\":\"integer\"}},"
+                       "\"required\":[\"s\",\"a\"]},{\"type\":\"object\",\"properties\":{\"s\":{\"type\":\"string\"},\"b\":{\"type\":"
+                       "\"boolean\"}},\"required\":[\"s\",\"b\"]}]}";
+    mask_exact(alts, "{\"s\": \"hello wor");
+    mask_exact(alts, "{\"s\":\"");
 }
 
 TEST(mask_consistency_random_walks) {
@@ -540,9 +654,9 @@ TEST(tool_call_grammar) {
     CHECK(onnxllm_grammar_compile_tools(voc, TOOLS, "{\"type\":\"function\",\"function\":{\"name\":\"x\"}}", true, NULL, &g, &e) ==
           ONNXLLM_ERR_INVALID_ARGUMENT);
     CHECK(strstr(e.message, "no tool named") != NULL);
-    CHECK(onnxllm_grammar_compile_tools(voc, "[{\"name\":\"t\",\"parameters\":{\"type\":\"object\",\"not\":{\"required\":[\"a\",\"b\"]}}}]", "required",
+    CHECK(onnxllm_grammar_compile_tools(voc, "[{\"name\":\"t\",\"parameters\":{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"array\",\"uniqueItems\":true}}}}]", "required",
                                         true, NULL, &g, &e) == ONNXLLM_ERR_UNSUPPORTED);
-    CHECK(strstr(e.message, "tool \"t\"") && strstr(e.message, "\"not\""));
+    CHECK(strstr(e.message, "tool \"t\"") && strstr(e.message, "\"uniqueItems\""));
 }
 
 TEST(response_formats) {
@@ -565,7 +679,7 @@ TEST(response_formats) {
                                                    NULL, &g, &e)); /* Responses text.format */
     onnxllm_grammar_free(g);
     g = NULL;
-    CHECK(onnxllm_grammar_compile_response_format(voc, "{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"not\":{\"type\":\"null\"}}}}", NULL, &g,
+    CHECK(onnxllm_grammar_compile_response_format(voc, "{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"contains\":{\"type\":\"null\"}}}}", NULL, &g,
                                                   &e) == ONNXLLM_ERR_UNSUPPORTED);
     CHECK(onnxllm_grammar_compile_response_format(voc, "{\"type\":\"xml\"}", NULL, &g, &e) == ONNXLLM_ERR_INVALID_ARGUMENT);
 }
@@ -632,6 +746,8 @@ int main(int argc, char **argv) {
     RUN(number_forms_and_multiple);
     RUN(schema_keywords);
     RUN(schema_errors_name_the_keyword);
+    RUN(schema_not);
+    RUN(mask_exact_counted_strings);
     RUN(mask_consistency_random_walks);
     RUN(no_allocation_per_token);
     RUN(threads_share_a_grammar);
