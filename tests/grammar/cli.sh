@@ -17,7 +17,7 @@ cat > "$T/in.jsonl" <<'J'
 {"schema": {"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]}, "text": "{\"a\": 12}"}
 {"schema": {"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]}, "text": "{\"a\": \"x\"}"}
 {"schema": {"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]}, "text": "{\"a\": 1"}
-{"schema": {"not": {"type": "string"}}, "text": "1"}
+{"schema": {"type": "array", "contains": {"type": "integer"}}, "text": "[1]"}
 {"schema": {"type":"string","format":"date"}}
 not json
 J
@@ -40,7 +40,7 @@ lines.forEach((o, i) => {
   if (typeof o.error !== "string" || (o.compiled && o.error !== "") || (!o.compiled && !o.error)) throw new Error(`line ${i}: error ${o.error}`);
   for (const k of ["compile_us", "mask_us_p50", "mask_us_max"]) if (!(Number.isInteger(o[k]) && o[k] >= 0)) throw new Error(`line ${i}: ${k}`);
 });
-if (!/"not"/.test(lines[3].error)) throw new Error("the error does not name the keyword: " + lines[3].error);
+if (!/"contains"/.test(lines[3].error)) throw new Error("the error does not name the keyword: " + lines[3].error);
 console.log("schema-test format ok");
 JS
 
