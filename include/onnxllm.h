@@ -562,6 +562,16 @@ typedef struct onnxllm_request_params {
      * sampled — each still computed by the model — then sampling goes on. */
     const int32_t *forced;
     size_t n_forced;
+    /* Constrained decoding (NULL = none): every token is drawn from the matcher's
+     * mask and accepted into it (forced tokens above too: one it refuses fails the
+     * request with INVALID_ARGUMENT); a token that is the only one allowed is
+     * appended without sampling, consecutive ones computed in one run; eos only
+     * once the output is complete, and a finished output ends the request (even
+     * with ignore_eos). The matcher (of a grammar over this model's vocabulary,
+     * at the start of the output or where the caller advanced it) belongs to the
+     * request until on_done has been called: the caller frees it (and its grammar)
+     * after that. Costs one vocabulary-sized bit mask per request, nothing per token. */
+    onnxllm_matcher *matcher;
 } onnxllm_request_params;
 
 /* Greedy sampling, max_new_tokens 256, no callbacks. */
@@ -744,7 +754,6 @@ void onnxllm_stop_free(onnxllm_stop *s);
 /* ============================================================================
  * Grammar: constrained decoding (JSON Schema, tool calls)   — src/grammar/
  * ==========================================================================*/
-/* @@GRAMMAR@@ */
 /* At each generation step a matcher gives the mask of tokens after which the
  * output is still a prefix of some valid document; the sampler draws only from
  * it, so a finished output always parses and validates.

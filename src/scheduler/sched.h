@@ -64,6 +64,10 @@ struct onnxllm_request {
     struct onnxllm_request *all_prev, *all_next; /* every live handle (so the scheduler can outlive none) */
     int n_generated, n_cached;
     bool recompute;               /* LongRoPE: recompute the whole cache in one run */
+    uint32_t *mask;               /* p.matcher: the allowed tokens, mask_words words */
+    size_t mask_words;
+    bool mask_ready;              /* mask is the matcher's current one */
+    bool forced_run;              /* tokens the grammar forced are pending: one run computes them */
     double t_submit, t_admit, t_first, t_last;
     onnxllm_request_result result;
     bool done;                    /* result final; on_done called */

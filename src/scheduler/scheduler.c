@@ -205,8 +205,28 @@ onnxllm_status onnxllm_scheduler_submit(onnxllm_scheduler *s, const onnxllm_requ
     r->s = s;
     atomic_init(&r->cancel, false);
     atomic_init(&r->slot, -1);
+    if (p->matcher) {
+        /* The mask must cover exactly the model's ids: a larger grammar vocabulary could
+         * force an id the model does not have, a smaller one would hide tokens. */
+        size_t w = onnxllm_matcher_mask_words(p->matcher), want = ((size_t)m->cfg.vocab_size + 31) / 32;
+        if (w != want || onnxllm_matcher_is_finished(p->matcher) || !(r->mask = malloc(w * sizeof *r->mask))) {
+            free(r->forced);
+            free(r->prompt);
+            free(r);
+            if (w != want)
+                return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT,
+                                "submit: the matcher's grammar is over %zu ids, the model has %d (build the grammar "
+                                "vocabulary with the model's vocabulary size)",
+                                w * 32, m->cfg.vocab_size);
+            if (onnxllm_matcher_is_finished(p->matcher))
+                return olm_fail(err, ONNXLLM_ERR_INVALID_ARGUMENT, "submit: the matcher's output is already finished");
+            return olm_fail(err, ONNXLLM_ERR_OUT_OF_MEMORY, "submit: out of memory");
+        }
+        r->mask_words = w;
+    }
     onnxllm_status st = onnxllm_sampler_create(&p->sampler, m->cfg.vocab_size, &r->smp, err);
     if (st) {
+        free(r->mask);
         free(r->forced);
         free(r->prompt);
         free(r);
@@ -237,6 +257,7 @@ onnxllm_status onnxllm_scheduler_submit(onnxllm_scheduler *s, const onnxllm_requ
     pthread_mutex_unlock(&s->mu);
     if (st) {
         onnxllm_sampler_free(r->smp);
+        free(r->mask);
         free(r->forced);
         free(r->prompt);
         free(r);
@@ -285,6 +306,7 @@ static void request_destroy(onnxllm_scheduler *s, onnxllm_request *r) {
         if (r->all_next) r->all_next->all_prev = r->all_prev;
     }
     onnxllm_sampler_free(r->smp);
+    free(r->mask);
     free(r->forced);
     free(r->prompt);
     free(r);
@@ -573,15 +595,12 @@ static void finish_cancelled(onnxllm_scheduler *s, onnxllm_request *r) {
     finish(s, r, ONNXLLM_STOP_CANCELLED, ONNXLLM_ERR_CANCELLED, &e);
 }
 
-/* Samples the next token from logits, hands it to the caller and decides whether the
- * request goes on. true: still running (the token is pending in its sequence). */
-static bool emit(onnxllm_scheduler *s, onnxllm_request *r, const float *logits) {
-    olm_slot *sl = &s->slots[atomic_load(&r->slot)];
-    onnxllm_sequence *q = sl->seq;
+static void set_state(onnxllm_scheduler *s, onnxllm_request *r, olm_req_state st);
+
+/* Hands a chosen token to the caller: metrics, the sequence (pending), on_token, and
+ * whether the request goes on. false: it finished. */
+static bool deliver(onnxllm_scheduler *s, onnxllm_request *r, onnxllm_sequence *q, int32_t tok) {
     const onnxllm_model *m = s->m;
-    int32_t tok = r->n_generated < (int)r->p.n_forced
-                      ? r->p.forced[r->n_generated]
-                      : onnxllm_sampler_sample(r->smp, logits, m->cfg.vocab_size, q->tokens, q->n_tokens);
     double t = now_ms();
     pthread_mutex_lock(&s->mu);
     if (!r->t_first) {
@@ -597,7 +616,8 @@ static bool emit(onnxllm_scheduler *s, onnxllm_request *r, const float *logits) 
     if (q->n_tokens < (size_t)m->max_length) olm_sequence_push(q, tok);
     bool go = r->p.on_token ? r->p.on_token(tok, r->p.user) : true;
     onnxllm_stop_reason stop = ONNXLLM_STOP_NONE;
-    if (onnxllm_model_is_eos(m, tok) && !r->p.sampler.ignore_eos) stop = ONNXLLM_STOP_EOS;
+    /* a finished grammar output ends the request whatever ignore_eos says */
+    if (onnxllm_model_is_eos(m, tok) && (!r->p.sampler.ignore_eos || r->p.matcher)) stop = ONNXLLM_STOP_EOS;
     else if (!go) stop = ONNXLLM_STOP_CALLBACK;
     else if (r->n_generated >= r->p.max_new_tokens) stop = ONNXLLM_STOP_MAX_TOKENS;
     else if (q->n_tokens >= (size_t)m->max_length) stop = ONNXLLM_STOP_MAX_LENGTH;
@@ -608,6 +628,68 @@ static bool emit(onnxllm_scheduler *s, onnxllm_request *r, const float *logits) 
     if (atomic_load(&r->cancel)) {
         finish_cancelled(s, r);
         return false;
+    }
+    return true;
+}
+
+static bool grammar_failed(onnxllm_scheduler *s, onnxllm_request *r, onnxllm_status st, const onnxllm_error *e) {
+    finish(s, r, ONNXLLM_STOP_NONE, st, e);
+    return false;
+}
+
+/* Forced tokens gathered into one run at most (a tool call's fixed text: `", "arguments": {"`). */
+#define FORCED_RUN_MAX 32
+
+/* Samples the next token from logits, hands it to the caller and decides whether the
+ * request goes on. true: still running (the token, and any the grammar forces after
+ * it, pending in its sequence). */
+static bool emit(onnxllm_scheduler *s, onnxllm_request *r, const float *logits) {
+    olm_slot *sl = &s->slots[atomic_load(&r->slot)];
+    onnxllm_sequence *q = sl->seq;
+    const onnxllm_model *m = s->m;
+    onnxllm_matcher *mt = r->p.matcher;
+    onnxllm_error e = {0};
+    onnxllm_status st;
+    int32_t tok;
+    if (r->n_generated < (int)r->p.n_forced) {
+        tok = r->p.forced[r->n_generated];
+    } else if (mt) {
+        if (!r->mask_ready && (st = onnxllm_matcher_fill_mask(mt, r->mask, r->mask_words, &e)))
+            return grammar_failed(s, r, st, &e);
+        tok = onnxllm_sampler_sample_masked(r->smp, logits, m->cfg.vocab_size, r->mask, r->mask_words, q->tokens,
+                                            q->n_tokens);
+        if (tok < 0) { /* cannot happen: a matcher's mask is never empty before the end */
+            olm_fail(&e, ONNXLLM_ERR_INTERNAL, "the grammar allows no token");
+            return grammar_failed(s, r, ONNXLLM_ERR_INTERNAL, &e);
+        }
+    } else {
+        tok = onnxllm_sampler_sample(r->smp, logits, m->cfg.vocab_size, q->tokens, q->n_tokens);
+    }
+    r->mask_ready = false;
+    if (mt && (st = onnxllm_matcher_accept(mt, tok, &e))) return grammar_failed(s, r, st, &e);
+    if (!deliver(s, r, q, tok)) return false;
+    if (!mt || r->n_generated < (int)r->p.n_forced) return true;
+    /* Tokens the grammar forces (one allowed, not eos) skip the sampler and are
+     * computed together by the prefill phase, in one run. The run stays on one side
+     * of the rotary switch and below the LongRoPE threshold (decode handles those). */
+    int k = 0;
+    for (;;) {
+        if ((st = onnxllm_matcher_fill_mask(mt, r->mask, r->mask_words, &e))) return grammar_failed(s, r, st, &e);
+        r->mask_ready = true;
+        int32_t one = onnxllm_mask_single(r->mask, r->mask_words);
+        if (one < 0 || onnxllm_model_is_eos(m, one) || k >= FORCED_RUN_MAX) break;
+        int64_t n = (int64_t)q->n_tokens; /* after pushing `one`: n + 1 tokens */
+        if (s->sw < 0 || (m->rope_threshold && n + 1 >= m->rope_threshold)) break;
+        /* the run's first new token sees n_computed + 1 positions, its last n + 1 */
+        if (s->sw != INT64_MAX && (int64_t)q->n_computed + 1 <= s->sw && n + 1 > s->sw) break;
+        if ((st = onnxllm_matcher_accept(mt, one, &e))) return grammar_failed(s, r, st, &e);
+        r->mask_ready = false;
+        if (!deliver(s, r, q, one)) return false;
+        k++;
+    }
+    if (k > 0) {
+        r->forced_run = true;
+        set_state(s, r, REQ_PREFILL);
     }
     return true;
 }
@@ -761,10 +843,13 @@ static void prefill(onnxllm_scheduler *s) {
     onnxllm_error e = {0};
     onnxllm_status st;
     int64_t T = (int64_t)r->p.n_prompt, a = 0;
-    bool recompute = r->recompute;
+    bool recompute = r->recompute, forced = r->forced_run;
     if (recompute) {
         q->n_computed = 0; /* the whole cache again, in one run (genai's LongRoPE rewind) */
         q->logits_valid = false;
+        st = onnxllm_sequence_append(q, NULL, 0, &e);
+    } else if (forced) { /* tokens the grammar forced (emit): pending, computed in one run */
+        a = (int64_t)q->n_computed;
         st = onnxllm_sequence_append(q, NULL, 0, &e);
     } else {
         a = (int64_t)q->n_tokens;
@@ -798,8 +883,9 @@ static void prefill(onnxllm_scheduler *s) {
         return;
     }
     note_run(sl, a, (int64_t)q->n_computed, s->sw);
-    if (!recompute && (int64_t)q->n_computed < T) return; /* more chunks */
+    if (!recompute && !forced && (int64_t)q->n_computed < T) return; /* more chunks */
     r->recompute = false;
+    r->forced_run = false;
     set_state(s, r, REQ_DECODE);
     emit(s, r, onnxllm_sequence_logits(q));
 }

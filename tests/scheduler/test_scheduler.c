@@ -951,6 +951,273 @@ static bool collect(int32_t t, void *u) {
     return true;
 }
 
+/* ---- constrained decoding ----------------------------------------------------------------*/
+
+/* A byte-level tokenizer.json for the tiny models (as tests/grammar/make_byte_tokenizer.mjs):
+ * 0 <pad>, 1 <s>, 2 <|end|> (the presets' pad/bos/eos), bytes at 3..258, <|tool_call|> 259,
+ * <|/tool_call|> 260. GPT-2's byte-to-character table. */
+static onnxllm_tokenizer *byte_tokenizer(void) {
+    int bs[256], cs[256], n = 0, k = 0;
+    for (int b = 0; b < 256; b++)
+        if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255)) bs[n] = b, cs[n++] = b;
+    for (int b = 0; b < 256; b++)
+        if (!((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255))) bs[n] = b, cs[n++] = 256 + k++;
+    size_t cap = 16384, len = 0;
+    char *j = malloc(cap);
+    len += (size_t)snprintf(j + len, cap - len,
+                            "{\"version\":\"1.0\",\"added_tokens\":["
+                            "{\"id\":0,\"content\":\"<pad>\",\"special\":true},"
+                            "{\"id\":1,\"content\":\"<s>\",\"special\":true},"
+                            "{\"id\":2,\"content\":\"<|end|>\",\"special\":true},"
+                            "{\"id\":259,\"content\":\"<|tool_call|>\",\"special\":false},"
+                            "{\"id\":260,\"content\":\"<|/tool_call|>\",\"special\":false}],"
+                            "\"normalizer\":null,\"pre_tokenizer\":{\"type\":\"ByteLevel\",\"add_prefix_space\":false,"
+                            "\"trim_offsets\":true,\"use_regex\":false},\"post_processor\":null,"
+                            "\"decoder\":{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true,"
+                            "\"use_regex\":false},\"model\":{\"type\":\"BPE\",\"vocab\":{");
+    for (int i = 0; i < 256; i++)
+        len += (size_t)snprintf(j + len, cap - len, "%s\"\\u%04x\":%d", i ? "," : "", cs[i], 3 + bs[i]);
+    len += (size_t)snprintf(j + len, cap - len, "},\"merges\":[]}}");
+    onnxllm_tokenizer *tok = NULL;
+    onnxllm_error e = {0};
+    if (onnxllm_tokenizer_load_from_memory(j, len, "byte-tokenizer", &tok, &e)) printf("  tokenizer: %s\n", e.message);
+    free(j);
+    return tok;
+}
+
+static const char TOOLS[] =
+    "[{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\","
+    "\"maxLength\":12},\"days\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":7}},\"required\":[\"city\"],"
+    "\"additionalProperties\":false}},{\"name\":\"stop\",\"parameters\":{\"type\":\"object\",\"properties\":{}}}]";
+static const char SCHEMA[] =
+    "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":8},\"tags\":{\"type\":\"array\","
+    "\"items\":{\"enum\":[\"a\",\"b\"]},\"maxItems\":3}},\"required\":[\"name\",\"tags\"],\"additionalProperties\":false}";
+
+/* The grammars the constrained tests use: a forced single call, a schema, auto tools. */
+static int grammars(const onnxllm_grammar_vocab *v, onnxllm_grammar *g[3]) {
+    onnxllm_error e = {0};
+    int bad = 0;
+    /* compact: the tiny context (128) holds whole documents more often */
+    onnxllm_grammar_params gp = onnxllm_grammar_default_params();
+    gp.whitespace = ONNXLLM_WS_COMPACT;
+    if (onnxllm_grammar_compile_tools(v, TOOLS, "\"required\"", false, &gp, &g[0], &e)) bad++, printf("  %s\n", e.message);
+    if (onnxllm_grammar_compile_json_schema(v, SCHEMA, strlen(SCHEMA), &gp, &g[1], &e)) bad++, printf("  %s\n", e.message);
+    if (onnxllm_grammar_compile_tools(v, TOOLS, NULL, true, NULL, &g[2], &e)) bad++, printf("  %s\n", e.message);
+    return bad;
+}
+
+/* The engine alone under the grammar (onnxllm_generate_ex, greedy). */
+static int solo_constrained(onnxllm_model *m, const onnxllm_grammar *g, const int32_t *prompt, int n, int max_new,
+                            int32_t *out, onnxllm_stop_reason *stop) {
+    onnxllm_sequence *s = NULL;
+    onnxllm_matcher *mt = NULL;
+    onnxllm_error e = {0};
+    onnxllm_generate_result r = {0};
+    onnxllm_sampler_params sp = onnxllm_sampler_greedy_params();
+    onnxllm_generate_params gp = onnxllm_generate_default_params();
+    gp.sampler = &sp;
+    gp.max_new_tokens = max_new;
+    int got = -1;
+    if (onnxllm_matcher_create(g, &mt, &e) || onnxllm_sequence_create(m, &s, &e) ||
+        onnxllm_sequence_append(s, prompt, (size_t)n, &e) || (gp.matcher = mt, onnxllm_generate_ex(s, &gp, &r, &e))) {
+        printf("  solo constrained: %s\n", e.message);
+    } else {
+        got = r.n_generated;
+        *stop = r.stop;
+        memcpy(out, onnxllm_sequence_tokens(s) + n, sizeof(int32_t) * (size_t)got);
+    }
+    onnxllm_matcher_free(mt);
+    onnxllm_sequence_free(s);
+    return got;
+}
+
+/* Requests under grammars, 3 slots at once, greedy: the same tokens as generate_ex under
+ * the same grammar (which computes forced runs the same way), a finished output exactly
+ * when the stop is eos, and the text re-accepted by a fresh matcher. tiny-gqa prompts
+ * start past its rotary switch (32), so the forced runs need no splitting there. */
+static void constrained_vs_generate_ex(const char *model) {
+    onnxllm_model *m = load(model);
+    onnxllm_tokenizer *tok = byte_tokenizer();
+    CHECK(m && tok);
+    if (!m || !tok) {
+        onnxllm_model_free(m);
+        onnxllm_tokenizer_free(tok);
+        return;
+    }
+    int V = onnxllm_model_vocab_size(m);
+    size_t n_eos = 0;
+    const int32_t *eos = onnxllm_model_eos(m, &n_eos);
+    onnxllm_grammar_vocab *v = NULL;
+    onnxllm_grammar *g[3] = {0};
+    onnxllm_error e = {0};
+    CHECK(onnxllm_grammar_vocab_create(tok, V, eos, n_eos, &v, &e) == ONNXLLM_OK);
+    CHECK_EQ_INT(grammars(v, g), 0);
+    enum { N = 6 };
+    job *jobs = calloc(N, sizeof *jobs);
+    onnxllm_matcher *mt[N] = {0};
+    onnxllm_scheduler *s = sched(m, 3, NULL, 0);
+    for (int i = 0; s && g[0] && g[1] && g[2] && i < N; i++) {
+        make_prompt(jobs[i].prompt, 36 + i, V, 40 + i);
+        jobs[i].n_prompt = 36 + i;
+        jobs[i].max_new = 80;
+        CHECK(onnxllm_matcher_create(g[i % 3], &mt[i], &e) == ONNXLLM_OK);
+        onnxllm_request_params p = onnxllm_request_default_params();
+        p.prompt = jobs[i].prompt;
+        p.n_prompt = (size_t)jobs[i].n_prompt;
+        p.max_new_tokens = jobs[i].max_new;
+        p.on_token = on_token;
+        p.on_done = on_done;
+        p.user = &jobs[i];
+        p.matcher = mt[i];
+        CHECK(onnxllm_scheduler_submit(s, &p, &jobs[i].req, &e) == ONNXLLM_OK);
+    }
+    int finished = 0;
+    for (int i = 0; s && g[0] && g[1] && g[2] && i < N; i++) {
+        onnxllm_request_wait(jobs[i].req, NULL);
+        onnxllm_request_free(jobs[i].req);
+        int32_t ref[MAXGEN];
+        onnxllm_stop_reason stop = ONNXLLM_STOP_NONE;
+        int nref = solo_constrained(m, g[i % 3], jobs[i].prompt, jobs[i].n_prompt, jobs[i].max_new, ref, &stop);
+        int n = atomic_load(&jobs[i].n_out);
+        char what[96];
+        snprintf(what, sizeof what, "%s constrained request %d (grammar %d)", model, i, i % 3);
+        CHECK(same(what, jobs[i].out, n, ref, nref));
+        CHECK_EQ_INT(jobs[i].res.status, ONNXLLM_OK);
+        CHECK_EQ_INT(jobs[i].res.stop, stop);
+        CHECK(jobs[i].res.stop == ONNXLLM_STOP_EOS || jobs[i].res.stop == ONNXLLM_STOP_MAX_TOKENS);
+        CHECK_EQ_INT(onnxllm_matcher_is_finished(mt[i]), jobs[i].res.stop == ONNXLLM_STOP_EOS);
+        if (jobs[i].res.stop == ONNXLLM_STOP_EOS) {
+            finished++;
+            /* the text without its eos, through a fresh matcher: a complete document */
+            onnxllm_matcher *chk = NULL;
+            CHECK(onnxllm_matcher_create(g[i % 3], &chk, &e) == ONNXLLM_OK);
+            for (int t = 0; chk && t < n - 1; t++) CHECK(onnxllm_matcher_accept(chk, jobs[i].out[t], &e) == ONNXLLM_OK);
+            CHECK(chk && onnxllm_matcher_is_accepting(chk));
+            onnxllm_matcher_free(chk);
+        }
+        onnxllm_matcher_free(mt[i]);
+    }
+    printf("  %s: %d of %d constrained outputs finished (the others hit max tokens)\n", model, finished, N);
+    CHECK(finished > 0);
+    onnxllm_scheduler_free(s);
+    for (int i = 0; i < 3; i++) onnxllm_grammar_free(g[i]);
+    onnxllm_grammar_vocab_free(v);
+    onnxllm_tokenizer_free(tok);
+    onnxllm_model_free(m);
+    free(jobs);
+}
+
+TEST(constrained_equals_generate_ex) {
+    constrained_vs_generate_ex("tiny-mha");
+    constrained_vs_generate_ex("tiny-gqa");
+}
+
+/* Sampled (temperature 1, several seeds) under the tool grammar: every request that
+ * ends on eos is one valid call; a forced token the grammar refuses fails the request;
+ * a grammar over another vocabulary size and a finished matcher are refused at submit. */
+TEST(constrained_sampled_and_refusals) {
+    onnxllm_model *m = load("tiny-mha");
+    onnxllm_tokenizer *tok = byte_tokenizer();
+    CHECK(m && tok);
+    if (!m || !tok) {
+        onnxllm_model_free(m);
+        onnxllm_tokenizer_free(tok);
+        return;
+    }
+    int V = onnxllm_model_vocab_size(m);
+    size_t n_eos = 0;
+    const int32_t *eos = onnxllm_model_eos(m, &n_eos);
+    onnxllm_grammar_vocab *v = NULL, *v_small = NULL;
+    onnxllm_grammar *g[3] = {0}, *g_small = NULL;
+    onnxllm_error e = {0};
+    CHECK(onnxllm_grammar_vocab_create(tok, V, eos, n_eos, &v, &e) == ONNXLLM_OK);
+    CHECK(onnxllm_grammar_vocab_create(tok, 0, eos, n_eos, &v_small, &e) == ONNXLLM_OK); /* 261 ids */
+    CHECK_EQ_INT(grammars(v, g), 0);
+    CHECK(onnxllm_grammar_compile_json_schema(v_small, SCHEMA, strlen(SCHEMA), NULL, &g_small, &e) == ONNXLLM_OK);
+    onnxllm_scheduler *s = sched(m, 4, NULL, 0);
+    enum { N = 8 };
+    job *jobs = calloc(N, sizeof *jobs);
+    onnxllm_matcher *mt[N] = {0};
+    int finished = 0;
+    for (int i = 0; s && g[0] && i < N; i++) {
+        make_prompt(jobs[i].prompt, 10 + i, V, 70 + i);
+        CHECK(onnxllm_matcher_create(g[0], &mt[i], &e) == ONNXLLM_OK);
+        onnxllm_request_params p = onnxllm_request_default_params();
+        p.prompt = jobs[i].prompt;
+        p.n_prompt = (size_t)(10 + i);
+        p.max_new_tokens = 100;
+        p.sampler = onnxllm_sampler_default_params();
+        p.sampler.temperature = 1.0f;
+        p.sampler.top_k = 0;
+        p.sampler.top_p = 1.0f;
+        p.sampler.seed = (uint64_t)(i + 1);
+        p.on_token = on_token;
+        p.on_done = on_done;
+        p.user = &jobs[i];
+        p.matcher = mt[i];
+        CHECK(onnxllm_scheduler_submit(s, &p, &jobs[i].req, &e) == ONNXLLM_OK);
+    }
+    for (int i = 0; s && g[0] && i < N; i++) {
+        onnxllm_request_wait(jobs[i].req, NULL);
+        onnxllm_request_free(jobs[i].req);
+        CHECK_EQ_INT(jobs[i].res.status, ONNXLLM_OK);
+        int n = atomic_load(&jobs[i].n_out);
+        CHECK(n >= 1 && jobs[i].out[0] == 259); /* <|tool_call|>: forced, never sampled */
+        if (jobs[i].res.stop == ONNXLLM_STOP_EOS) {
+            CHECK(onnxllm_matcher_is_finished(mt[i]));
+            CHECK(n >= 2 && jobs[i].out[n - 2] == 260); /* <|/tool_call|> then eos */
+        } else {
+            CHECK_EQ_INT(jobs[i].res.stop, ONNXLLM_STOP_MAX_TOKENS);
+        }
+        finished += jobs[i].res.stop == ONNXLLM_STOP_EOS;
+        onnxllm_matcher_free(mt[i]);
+    }
+    printf("  sampled: %d of %d calls finished (the others hit max tokens)\n", finished, N);
+    CHECK(finished > 0);
+    /* forced tokens the grammar refuses: the request fails, naming the token */
+    onnxllm_matcher *m1 = NULL, *m2 = NULL;
+    CHECK(onnxllm_matcher_create(g[1], &m1, &e) == ONNXLLM_OK);
+    int32_t prompt[8], bad[2] = {3 + 'x', 3 + 'y'};
+    make_prompt(prompt, 8, V, 3);
+    onnxllm_request_params p = onnxllm_request_default_params();
+    p.prompt = prompt;
+    p.n_prompt = 8;
+    p.max_new_tokens = 8;
+    p.forced = bad;
+    p.n_forced = 2;
+    p.matcher = m1;
+    onnxllm_request *r = NULL;
+    onnxllm_request_result res;
+    CHECK(s && onnxllm_scheduler_submit(s, &p, &r, &e) == ONNXLLM_OK);
+    onnxllm_request_wait(r, &res);
+    onnxllm_request_free(r);
+    CHECK_EQ_INT(res.status, ONNXLLM_ERR_INVALID_ARGUMENT);
+    CHECK_EQ_INT(res.n_generated, 0);
+    /* a grammar over the tokenizer's 261 ids for a model of 1000: refused */
+    p.forced = NULL;
+    p.n_forced = 0;
+    CHECK(onnxllm_matcher_create(g_small, &m2, &e) == ONNXLLM_OK);
+    p.matcher = m2;
+    CHECK(s && onnxllm_scheduler_submit(s, &p, &r, &e) == ONNXLLM_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(e.message, "1000") != NULL);
+    /* a finished output: refused */
+    onnxllm_matcher_reset(m1);
+    CHECK(onnxllm_matcher_accept_bytes(m1, "{\"name\":\"x\",\"tags\":[]}", 22, &e) == ONNXLLM_OK);
+    CHECK(onnxllm_matcher_accept(m1, eos[0], &e) == ONNXLLM_OK);
+    p.matcher = m1;
+    CHECK(s && onnxllm_scheduler_submit(s, &p, &r, &e) == ONNXLLM_ERR_INVALID_ARGUMENT);
+    onnxllm_matcher_free(m1);
+    onnxllm_matcher_free(m2);
+    onnxllm_scheduler_free(s);
+    for (int i = 0; i < 3; i++) onnxllm_grammar_free(g[i]);
+    onnxllm_grammar_free(g_small);
+    onnxllm_grammar_vocab_free(v);
+    onnxllm_grammar_vocab_free(v_small);
+    onnxllm_tokenizer_free(tok);
+    onnxllm_model_free(m);
+    free(jobs);
+}
+
 /* ---- random events ---------------------------------------------------------------------*/
 
 static uint64_t rng(uint64_t *x) {
@@ -1053,6 +1320,8 @@ int main(int argc, char **argv) {
     RUN(create_and_submit_errors);
     RUN(handle_lifetimes);
     RUN(forced_tokens_and_admit);
+    RUN(constrained_equals_generate_ex);
+    RUN(constrained_sampled_and_refusals);
     RUN(random_submit_cancel_finish);
     return test_summary("scheduler");
 }
