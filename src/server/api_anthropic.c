@@ -229,6 +229,9 @@ static bool parse_tools(chat_req *r, const cJSON *b, req_err *e) {
     const cJSON *tc = cJSON_GetObjectItemCaseSensitive(b, "tool_choice");
     if (!tc || cJSON_IsNull(tc)) return true;
     if (!cJSON_IsObject(tc)) return rerr(e, 400, "tool_choice", "tool_choice: expected an object, got %s", jtype(tc));
+    bool single = false;
+    if (!jbool(tc, "disable_parallel_tool_use", "tool_choice.disable_parallel_tool_use", &single, e)) return false;
+    r->single_call = single;
     const char *type = NULL, *name = NULL;
     if (!jstr(tc, "type", "tool_choice.type", true, &type, e)) return false;
     if (!strcmp(type, "auto")) return true;

@@ -135,10 +135,14 @@ static bool parse_tools(chat_req *r, const cJSON *b, req_err *e) {
                 snprintf(np, sizeof np, "%s.parameters", fp);
                 return rerr(e, 400, np, "%s: expected an object (JSON schema), got %s", np, jtype(params));
             }
+            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(fn, "strict"))) r->tools_strict = true;
             cJSON_AddItemToArray(r->tools, cJSON_Duplicate(t, true));
         }
     }
     r->parse_tools = r->tools && cJSON_GetArraySize(r->tools) > 0;
+    bool parallel = true;
+    if (!jbool(b, "parallel_tool_calls", "parallel_tool_calls", &parallel, e)) return false;
+    r->single_call = !parallel;
     const cJSON *tc = cJSON_GetObjectItemCaseSensitive(b, "tool_choice");
     if (!tc || cJSON_IsNull(tc)) return true;
     const char *name = NULL;

@@ -133,6 +133,9 @@ static bool parse_tools(chat_req *r, const cJSON *b, req_err *e) {
             if (!jstr(t, "type", p, true, &type, e)) return false;
             if (strcmp(type, "function")) continue; /* hosted / namespace / custom tools: not in the prompt */
             if (!jstr(t, "name", np, true, &name, e)) return false;
+            /* Responses function tools are strict unless they say otherwise */
+            const cJSON *strict = cJSON_GetObjectItemCaseSensitive(t, "strict");
+            if (!strict || cJSON_IsNull(strict) || cJSON_IsTrue(strict)) r->tools_strict = true;
             cJSON *d = cJSON_CreateObject();
             cJSON_AddItemToArray(r->tools, d);
             cJSON_AddStringToObject(d, "name", name);
@@ -143,6 +146,9 @@ static bool parse_tools(chat_req *r, const cJSON *b, req_err *e) {
         }
     }
     r->parse_tools = r->tools && cJSON_GetArraySize(r->tools) > 0;
+    bool parallel = true;
+    if (!jbool(b, "parallel_tool_calls", "parallel_tool_calls", &parallel, e)) return false;
+    r->single_call = !parallel;
     const cJSON *tc = cJSON_GetObjectItemCaseSensitive(b, "tool_choice");
     if (!tc || cJSON_IsNull(tc)) return true;
     const char *name = NULL;
@@ -340,7 +346,8 @@ static void response_obj(job *j, olm_sb *o, const char *status, bool final) {
             }
         }
     }
-    olm_sb_puts(o, "],\"parallel_tool_calls\":true,\"previous_response_id\":null,\"reasoning\":{\"effort\":null,"
+    olm_sb_puts(o, j->r->single_call ? "],\"parallel_tool_calls\":false" : "],\"parallel_tool_calls\":true");
+    olm_sb_puts(o, ",\"previous_response_id\":null,\"reasoning\":{\"effort\":null,"
                    "\"summary\":null},\"store\":false,\"temperature\":");
     jw_num(o, j->r->sp.temperature);
     olm_sb_puts(o, ",\"text\":{\"format\":{\"type\":\"text\"}},\"tool_choice\":");

@@ -121,6 +121,7 @@ void creq_free(chat_req *r) {
     }
     free(r->m);
     cJSON_Delete(r->tools);
+    gen_grammar_release(r->grammar);
     free(r->con_schema);
     free(r->con_tool);
     free(r->con_tools);
@@ -325,9 +326,35 @@ done:
     return prompt;
 }
 
+/* The output constraint: what the request forces (a tool call, a response format), or
+ * with tools and nothing forced the lazy tool grammar — free text, and calls that
+ * validate once the model starts one. A response format with tools left to "auto"
+ * keeps the format (what the client asked for explicitly; no call can then be made). */
+static bool compile_constraint(srv *s, chat_req *r, req_err *e) {
+    if (r->con.kind == GEN_CONSTRAINT_NONE && r->parse_tools && !r->raw) {
+        r->con.kind = GEN_CONSTRAINT_TOOL_AUTO;
+        if (!r->con.field) r->con.field = "tools";
+    }
+    if (r->con.kind >= GEN_CONSTRAINT_TOOL_CALL) {
+        r->con.single_call = r->single_call;
+        if (r->con.kind == GEN_CONSTRAINT_TOOL_AUTO) r->con.strict = r->tools_strict;
+    }
+    if (r->con.kind >= GEN_CONSTRAINT_TOOL_CALL && !r->con.tools) {
+        if (!r->tools || !cJSON_GetArraySize(r->tools))
+            return rerr(e, 400, r->con.field, "%s: a tool call is required but no tools are given", r->con.field);
+        if (!(r->con.tools = r->con_tools = jw_print(r->tools))) return rerr(e, 500, NULL, "out of memory");
+    }
+    char why[700];
+    bool fallback = false;
+    gen_grammar_release(r->grammar);
+    r->grammar = NULL;
+    if (!gen_compile(s->gen, &r->con, &r->grammar, why, sizeof why, &fallback))
+        return rerr(e, 400, r->con.field, "%s", why);
+    return true;
+}
+
 bool creq_prepare(srv *s, chat_req *r, req_err *e) {
-    char why[400];
-    if (!gen_supports(s->gen, &r->con, why, sizeof why)) return rerr(e, 400, r->con.field, "%s", why);
+    if (!compile_constraint(s, r, e)) return false;
     r->ids.len = 0;
     if (r->raw && r->raw_ids.len) {
         for (size_t i = 0; i < r->raw_ids.len; i++)

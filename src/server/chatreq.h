@@ -54,6 +54,10 @@ typedef struct chat_req {
     cJSON *tools;              /* tool definitions put in the prompt (owned); NULL: none */
     bool parse_tools;          /* turn <|tool_call|> output into calls */
     gen_constraint con;        /* the output constraint (kind NONE: none) */
+    gen_grammar *grammar;      /* after creq_prepare: con compiled (NULL: unconstrained) */
+    bool single_call;          /* parallel_tool_calls false / disable_parallel_tool_use: one call at most */
+    bool tools_strict;         /* a tool asked for strict arguments (OpenAI strict): a schema we cannot
+                                  enforce is then a 400, not an unconstrained call */
     char *con_schema, *con_tool, *con_tools;
     onnxllm_sampler_params sp;
     int max_tokens;            /* -1: not given */
@@ -83,8 +87,9 @@ bool creq_sampling(chat_req *r, const cJSON *body, req_err *e);
 /* "stop" (string or array) / "stop_sequences" (array) under `key`. */
 bool creq_stops(chat_req *r, const cJSON *body, const char *key, req_err *e);
 /* Renders (template, tools) and tokenizes into r->ids; checks the context and sets
- * gen_max (clamped or 400, see clamp_max_tokens); checks the constraint (400 when
- * it cannot be enforced). */
+ * gen_max (clamped or 400, see clamp_max_tokens); compiles the constraint into
+ * r->grammar (400 naming the keyword when it cannot be enforced). Tools without a
+ * forcing tool_choice get the lazy tool grammar (free text, or calls that validate). */
 bool creq_prepare(srv *s, chat_req *r, req_err *e);
 /* The rendered prompt text (for /apply-template); caller frees. */
 char *creq_render_text(srv *s, chat_req *r, req_err *e);

@@ -21,17 +21,23 @@ typedef enum gen_constraint_kind {
     GEN_CONSTRAINT_JSON_OBJECT,   /* any JSON object (response_format json_object) */
     GEN_CONSTRAINT_JSON_SCHEMA,   /* JSON matching `schema` (json_schema, text.format) */
     GEN_CONSTRAINT_TOOL_CALL,     /* at least one call of one of `tools` (any / required) */
-    GEN_CONSTRAINT_TOOL_NAMED     /* a call of `tool_name` */
+    GEN_CONSTRAINT_TOOL_NAMED,    /* a call of `tool_name` */
+    GEN_CONSTRAINT_TOOL_AUTO      /* free text, or calls of `tools` once the model starts one (lazy) */
 } gen_constraint_kind;
 
 typedef struct gen_constraint {
     gen_constraint_kind kind;
-    const char *schema;    /* JSON_SCHEMA: the schema, JSON text */
-    bool strict;           /* JSON_SCHEMA: the client asked for strict adherence */
+    const char *schema;    /* JSON_SCHEMA: the schema, JSON text (NULL: any JSON value) */
+    bool strict;           /* JSON_SCHEMA / TOOL_AUTO: the client asked for strict adherence */
     const char *tools;     /* TOOL_*: the tool definitions (JSON array text) */
     const char *tool_name; /* TOOL_NAMED */
+    bool single_call;      /* TOOL_*: one call at most (parallel_tool_calls false / disable_parallel_tool_use) */
     const char *field;     /* the request field that asked for it, for messages */
 } gen_constraint;
+
+/* A compiled constraint (shared, reference-counted; the engine keeps recent ones so
+ * an agent's repeated tool list compiles once). */
+typedef struct gen_grammar gen_grammar;
 
 typedef struct gen_result {
     onnxllm_status status;      /* OK, ONNXLLM_ERR_CANCELLED, or the failure */
@@ -50,7 +56,8 @@ typedef struct gen_request {
     size_t n_prompt;
     onnxllm_sampler_params sampler;
     int max_tokens;             /* > 0 */
-    const gen_constraint *constraint; /* NULL or NONE: none (others: see gen_supports) */
+    gen_grammar *grammar;       /* NULL: unconstrained (gen_compile); submit takes its own reference */
+    const char *grammar_prefix; /* text already in the output (an assistant prefill): the grammar starts after it */
     /* Tests: generate these tokens (copied) instead of sampling, then an eos; the
      * model still computes each one, so timing and cancellation stay real. */
     const int32_t *forced;
@@ -65,15 +72,21 @@ typedef struct gen_request {
     void *user;
 } gen_request;
 
-/* sp: the scheduler's parameters (NULL: its defaults). */
-onnxllm_status gen_engine_create(onnxllm_model *model, const onnxllm_scheduler_params *sp, gen_engine **out,
-                                 onnxllm_error *err);
+/* sp: the scheduler's parameters (NULL: its defaults). tok: the model's tokenizer,
+ * for constrained decoding (its token bytes; built once here). */
+onnxllm_status gen_engine_create(onnxllm_model *model, const onnxllm_tokenizer *tok,
+                                 const onnxllm_scheduler_params *sp, gen_engine **out, onnxllm_error *err);
 /* The scheduler (for its metrics). */
 onnxllm_scheduler *gen_scheduler(gen_engine *g);
 /* Cancels what runs and what waits (their on_done is called) and stops the scheduler. */
 void gen_engine_free(gen_engine *g);
-/* Whether the constraint can be enforced; when not, *why says so (a sentence). */
-bool gen_supports(const gen_engine *g, const gen_constraint *c, char *why, size_t n);
+/* Compiles the constraint (or takes it from the engine's cache): *out NULL when there is
+ * none. false when it cannot be enforced: *why says so, naming the request field and
+ * the schema keyword (the request's fault: HTTP 400). A lazy tool grammar (TOOL_AUTO,
+ * not strict) whose schemas cannot be compiled is not an error: the request runs
+ * unconstrained, as every peer server does, and *fallback says why (for a log line). */
+bool gen_compile(gen_engine *g, const gen_constraint *c, gen_grammar **out, char *why, size_t n, bool *fallback);
+void gen_grammar_release(gen_grammar *gr);
 /* Queues a request; *out is the caller's handle (gen_release it after on_done). */
 onnxllm_status gen_submit(gen_engine *g, const gen_request *r, gen_job **out, onnxllm_error *err);
 /* Thread-safe: stops the request as soon as possible (an ORT run in flight is

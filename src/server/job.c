@@ -269,7 +269,8 @@ void job_run(srv_call *c, chat_req *r, const job_writer *w, void *api, void (*fr
         return;
     }
     gen_request gr = {.prompt = rr->ids.ids, .n_prompt = rr->ids.len, .sampler = rr->sp, .max_tokens = rr->gen_max,
-                      .constraint = &rr->con, .on_token = on_token, .on_done = on_done, .user = j};
+                      .grammar = rr->grammar, .on_token = on_token, .on_done = on_done, .user = j};
+    if (rr->prefill && rr->n) gr.grammar_prefix = rr->m[rr->n - 1].text.p; /* the output so far */
     if (s->test_outputs) { /* tests: the outputs in turn, or the one the X-Test-Output header picks */
         const char *pick = http_header(c->rq, "X-Test-Output");
         unsigned long long k = pick && *pick >= '0' && *pick <= '9' ? strtoull(pick, NULL, 10) % s->p.n_test_outputs

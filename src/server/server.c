@@ -565,7 +565,7 @@ static onnxllm_status load(srv *s, onnxllm_error *err) {
     sp.kv_budget_bytes = s->p.kv_budget_bytes;
     sp.cache_dir = s->p.cache_dir;
     if (s->p.cache_dir_max_bytes) sp.cache_dir_max_bytes = s->p.cache_dir_max_bytes;
-    return gen_engine_create(s->model, &sp, &s->gen, err);
+    return gen_engine_create(s->model, s->tok, &sp, &s->gen, err);
 }
 
 onnxllm_status onnxllm_server_run(onnxllm_server *sv, onnxllm_error *err) {
