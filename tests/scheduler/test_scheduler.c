@@ -1035,23 +1035,48 @@ static int solo_constrained(onnxllm_model *m, const onnxllm_grammar *g, const in
  * the same grammar (which computes forced runs the same way), a finished output exactly
  * when the stop is eos, and the text re-accepted by a fresh matcher. tiny-gqa prompts
  * start past its rotary switch (32), so the forced runs need no splitting there. */
+/* A model, the byte tokenizer, a grammar vocabulary over the model's ids, the three grammars. */
+typedef struct gfix {
+    onnxllm_model *m;
+    onnxllm_tokenizer *tok;
+    onnxllm_grammar_vocab *v;
+    onnxllm_grammar *g[3];
+    int V;
+    size_t n_eos;
+    const int32_t *eos;
+} gfix;
+
+static bool gfix_open(gfix *f, const char *model) {
+    memset(f, 0, sizeof *f);
+    onnxllm_error e = {0};
+    f->m = load(model);
+    f->tok = byte_tokenizer();
+    CHECK(f->m && f->tok);
+    if (!f->m || !f->tok) return false;
+    f->V = onnxllm_model_vocab_size(f->m);
+    f->eos = onnxllm_model_eos(f->m, &f->n_eos);
+    CHECK(onnxllm_grammar_vocab_create(f->tok, f->V, f->eos, f->n_eos, &f->v, &e) == ONNXLLM_OK);
+    CHECK_EQ_INT(f->v ? grammars(f->v, f->g) : 1, 0);
+    return f->v && f->g[0] && f->g[1] && f->g[2];
+}
+
+static void gfix_close(gfix *f) {
+    for (int i = 0; i < 3; i++) onnxllm_grammar_free(f->g[i]);
+    onnxllm_grammar_vocab_free(f->v);
+    onnxllm_tokenizer_free(f->tok);
+    onnxllm_model_free(f->m);
+}
+
 static void constrained_vs_generate_ex(const char *model) {
-    onnxllm_model *m = load(model);
-    onnxllm_tokenizer *tok = byte_tokenizer();
-    CHECK(m && tok);
-    if (!m || !tok) {
-        onnxllm_model_free(m);
-        onnxllm_tokenizer_free(tok);
+    gfix f;
+    if (!gfix_open(&f, model)) {
+        gfix_close(&f);
         return;
     }
-    int V = onnxllm_model_vocab_size(m);
-    size_t n_eos = 0;
-    const int32_t *eos = onnxllm_model_eos(m, &n_eos);
-    onnxllm_grammar_vocab *v = NULL;
-    onnxllm_grammar *g[3] = {0};
+    onnxllm_model *m = f.m;
+    int V = f.V;
+    onnxllm_grammar **g = f.g;
     onnxllm_error e = {0};
-    CHECK(onnxllm_grammar_vocab_create(tok, V, eos, n_eos, &v, &e) == ONNXLLM_OK);
-    CHECK_EQ_INT(grammars(v, g), 0);
     enum { N = 6 };
     job *jobs = calloc(N, sizeof *jobs);
     onnxllm_matcher *mt[N] = {0};
@@ -1100,10 +1125,7 @@ static void constrained_vs_generate_ex(const char *model) {
     printf("  %s: %d of %d constrained outputs finished (the others hit max tokens)\n", model, finished, N);
     CHECK(finished > 0);
     onnxllm_scheduler_free(s);
-    for (int i = 0; i < 3; i++) onnxllm_grammar_free(g[i]);
-    onnxllm_grammar_vocab_free(v);
-    onnxllm_tokenizer_free(tok);
-    onnxllm_model_free(m);
+    gfix_close(&f);
     free(jobs);
 }
 
@@ -1116,25 +1138,20 @@ TEST(constrained_equals_generate_ex) {
  * ends on eos is one valid call; a forced token the grammar refuses fails the request;
  * a grammar over another vocabulary size and a finished matcher are refused at submit. */
 TEST(constrained_sampled_and_refusals) {
-    onnxllm_model *m = load("tiny-mha");
-    onnxllm_tokenizer *tok = byte_tokenizer();
-    CHECK(m && tok);
-    if (!m || !tok) {
-        onnxllm_model_free(m);
-        onnxllm_tokenizer_free(tok);
+    gfix f;
+    if (!gfix_open(&f, "tiny-mha")) {
+        gfix_close(&f);
         return;
     }
-    int V = onnxllm_model_vocab_size(m);
-    size_t n_eos = 0;
-    const int32_t *eos = onnxllm_model_eos(m, &n_eos);
-    onnxllm_grammar_vocab *v = NULL, *v_small = NULL;
-    onnxllm_grammar *g[3] = {0}, *g_small = NULL;
+    int V = f.V;
+    const int32_t *eos = f.eos;
+    onnxllm_grammar **g = f.g;
+    onnxllm_grammar_vocab *v_small = NULL;
+    onnxllm_grammar *g_small = NULL;
     onnxllm_error e = {0};
-    CHECK(onnxllm_grammar_vocab_create(tok, V, eos, n_eos, &v, &e) == ONNXLLM_OK);
-    CHECK(onnxllm_grammar_vocab_create(tok, 0, eos, n_eos, &v_small, &e) == ONNXLLM_OK); /* 261 ids */
-    CHECK_EQ_INT(grammars(v, g), 0);
+    CHECK(onnxllm_grammar_vocab_create(f.tok, 0, eos, f.n_eos, &v_small, &e) == ONNXLLM_OK); /* 261 ids */
     CHECK(onnxllm_grammar_compile_json_schema(v_small, SCHEMA, strlen(SCHEMA), NULL, &g_small, &e) == ONNXLLM_OK);
-    onnxllm_scheduler *s = sched(m, 4, NULL, 0);
+    onnxllm_scheduler *s = sched(f.m, 4, NULL, 0);
     enum { N = 8 };
     job *jobs = calloc(N, sizeof *jobs);
     onnxllm_matcher *mt[N] = {0};
@@ -1209,12 +1226,9 @@ TEST(constrained_sampled_and_refusals) {
     onnxllm_matcher_free(m1);
     onnxllm_matcher_free(m2);
     onnxllm_scheduler_free(s);
-    for (int i = 0; i < 3; i++) onnxllm_grammar_free(g[i]);
     onnxllm_grammar_free(g_small);
-    onnxllm_grammar_vocab_free(v);
     onnxllm_grammar_vocab_free(v_small);
-    onnxllm_tokenizer_free(tok);
-    onnxllm_model_free(m);
+    gfix_close(&f);
     free(jobs);
 }
 
