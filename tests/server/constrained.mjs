@@ -178,6 +178,13 @@ try {
     check("anthropic_tool_streamed", !bad, bad);
   }
 
+  // an assistant prefill is the start of the output: the grammar continues after it
+  e = null;
+  try { await an.messages.create({ model: "x", max_tokens: 20, messages: [...msgs, { role: "assistant", content: "Sure, " }], tools: anTools, tool_choice: { type: "any" } }); } catch (x) { e = x; }
+  check("anthropic_prefill_outside_constraint_400", e?.status === 400 && /assistant message to continue/.test(e.error?.error?.message), e?.message);
+  const pre = await an.messages.create({ model: "x", max_tokens: 20, messages: [...msgs, { role: "assistant", content: "Sure, " }], tools: anTools });
+  check("anthropic_prefill_auto_ok", pre.type === "message", pre);
+
   // --- Claude Code's own tools (the captured request), tool_choice any: a valid call of one of them
   const cc = JSON.parse(fs.readFileSync(path.join(root, "../shared/clients/claude-code-2.1.328.messages.json"), "utf8"));
   {
