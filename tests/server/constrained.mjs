@@ -186,7 +186,7 @@ try {
   check("anthropic_prefill_auto_ok", pre.type === "message", pre);
 
   // --- Claude Code's own tools (the captured request), tool_choice any: a valid call of one of them
-  const cc = JSON.parse(fs.readFileSync(path.join(root, "../shared/clients/claude-code-2.1.328.messages.json"), "utf8"));
+  const cc = JSON.parse(fs.readFileSync(new URL("captured/claude-code-2.1.328.messages.json", import.meta.url), "utf8"));
   {
     const ccSchema = Object.fromEntries(cc.tools.map((t) => [t.name, t.input_schema]));
     const outs = await Promise.all([11, 12].map((s) => an.messages.create({ model: "x", max_tokens: 300, temperature: 1, messages: msgs, tools: cc.tools, tool_choice: { type: "any", disable_parallel_tool_use: true } })));

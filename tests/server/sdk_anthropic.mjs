@@ -107,7 +107,7 @@ try {
   check("max_tokens_clamped_unknown_fields", big.content[0].text === TEXT, big);
 
   // --- count_tokens: the captured Claude Code request (billing header, system inside messages, 12 tools)
-  const cc = JSON.parse(readFileSync(new URL("../../../shared/clients/claude-code-2.1.328.messages.json", import.meta.url).pathname.replace("/../", "/"), "utf8"));
+  const cc = JSON.parse(readFileSync(new URL("captured/claude-code-2.1.328.messages.json", import.meta.url), "utf8"));
   const ccBody = { ...cc, stream: undefined, max_tokens: undefined };
   const ct = await (await post("/v1/messages/count_tokens?beta=true", ccBody)).json();
   const want = await ref.count(ref.render(anthropicToChat(cc)));
