@@ -570,11 +570,19 @@ static uint64_t cset_hash(const cset *s) {
     return h;
 }
 
+/* Field by field: memcmp would compare conj's padding bytes, which initialisers leave
+ * unspecified, so equal sets could miss each other (run-dependent compiles: duplicate
+ * nodes, "schema nested too deeply" on a recursive schema that compiled the run before). */
+static bool cset_equal(const conj *a, const conj *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (a[i].s != b[i].s || a[i].done != b[i].done) return false;
+    return true;
+}
+
 static uint32_t memo_find(comp *c, const cset *s, uint64_t h) {
     for (size_t i = 0; i < c->memo.n; i++) {
         memo_ent *m = &c->memo.v[i];
-        if (m->h == h && m->len == s->n && (!s->n || !memcmp(c->memo_keys.v + m->off, s->v, s->n * sizeof *s->v)))
-            return m->node;
+        if (m->h == h && m->len == s->n && cset_equal(c->memo_keys.v + m->off, s->v, s->n)) return m->node;
     }
     return NO_NODE;
 }
