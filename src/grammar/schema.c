@@ -89,7 +89,8 @@ typedef struct comp {
     OLM_VEC(uint8_t) done; /* per node: construction finished */
     cJSON *owned;          /* synthetic schemas made while compiling (oneOf separation) */
     OLM_VEC(uint32_t) oneof_orig; /* per oneofs entry: pool index of the unrestricted alternatives */
-    OLM_VEC(uint32_t) oneof_alts; /* per oneofs entry: pool index of the restricted alternatives */
+    OLM_VEC(uint32_t) oneof_alts; /* per oneofs entry: index into restricted of its restricted alternatives */
+    OLM_VEC(uint32_t) restricted; /* restricted oneOf alternatives as compiled (the node lists get compacted) */
     OLM_VEC(uint32_t) oneof_n;    /* per oneofs entry: number of alternatives */
     OLM_VEC(const cJSON *) alias_from, alias_to; /* synthetic empty objects standing for schemas (not) */
     OLM_VEC(const cJSON *) neg_from, neg_to;     /* not: schema → its positive rewrite */
@@ -1947,8 +1948,10 @@ static onnxllm_status compile_set(comp *c, cset *s, uint32_t *out) {
                 for (size_t k = 0; k < orig.n && !st; k++)
                     if (!VEC_PUSH(c->g->pool, orig.v[k])) st = OOM(c);
                 if (!st && (!VEC_PUSH(c->oneofs, node) || !VEC_PUSH(c->oneof_orig, ol) ||
-                            !VEC_PUSH(c->oneof_alts, c->g->nodes.v[node].list) || !VEC_PUSH(c->oneof_n, (uint32_t)alts.n)))
+                            !VEC_PUSH(c->oneof_alts, (uint32_t)c->restricted.n) || !VEC_PUSH(c->oneof_n, (uint32_t)alts.n)))
                     st = OOM(c);
+                for (size_t k = 0; k < alts.n && !st; k++)
+                    if (!VEC_PUSH(c->restricted, alts.v[k])) st = OOM(c);
             }
             c->done.v[node] = 1;
         }
@@ -2382,7 +2385,7 @@ onnxllm_status olm_schema_compile(onnxllm_grammar *g, const cJSON *schema, const
              * other alternative as written */
             uint32_t na = c.oneof_n.v[i];
             for (uint32_t a = 0; a < na && !st; a++) {
-                uint32_t ra = g->pool.v[c.oneof_alts.v[i] + a];
+                uint32_t ra = c.restricted.v[c.oneof_alts.v[i] + a];
                 if (ra == NO_NODE || !c.prod.v[ra]) continue;
                 for (uint32_t b = 0; b < na && !st; b++) {
                     uint32_t ob = g->pool.v[c.oneof_orig.v[i] + b];
@@ -2394,6 +2397,27 @@ onnxllm_status olm_schema_compile(onnxllm_grammar *g, const cJSON *schema, const
                                    a < b ? a : b, a < b ? b : a);
                 }
             }
+            /* The restriction (see separation) is only needed where an alternative as
+             * written may meet another one. One that cannot meet any other alternative as
+             * written is exclusive by itself: use it unrestricted, so that it keeps the
+             * documents the restriction would lose (an optional property another
+             * alternative requires, when the two differ elsewhere: {"rule": "custom",
+             * "match": ...} next to a "shell" rule that requires "match"). */
+            bool widened = false;
+            for (uint32_t a = 0; a < na && !st; a++) {
+                uint32_t ra = c.restricted.v[c.oneof_alts.v[i] + a], oa = g->pool.v[c.oneof_orig.v[i] + a];
+                if (ra == oa || ra == NO_NODE || oa == NO_NODE || !c.prod.v[ra] || !c.prod.v[oa]) continue;
+                bool alone = true;
+                for (uint32_t b = 0; b < na && alone; b++) {
+                    uint32_t ob = g->pool.v[c.oneof_orig.v[i] + b];
+                    if (b != a && ob != NO_NODE && c.prod.v[ob] && !disjoint(&c, oa, ob, 0)) alone = false;
+                }
+                if (!alone) continue;
+                olm_node *n = &g->nodes.v[id];
+                for (uint32_t k = 0; k < n->n; k++)
+                    if (g->pool.v[n->list + k] == ra) g->pool.v[n->list + k] = oa, widened = true;
+            }
+            if (widened) olm_grammar_first_bytes(g);
         }
     }
     if (!st) *root = r;
@@ -2404,6 +2428,7 @@ onnxllm_status olm_schema_compile(onnxllm_grammar *g, const cJSON *schema, const
     VEC_FREE(c.oneofs);
     VEC_FREE(c.oneof_orig);
     VEC_FREE(c.oneof_alts);
+    VEC_FREE(c.restricted);
     VEC_FREE(c.oneof_n);
     cJSON_Delete(c.owned);
     VEC_FREE(c.alias_from);

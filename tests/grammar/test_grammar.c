@@ -178,6 +178,14 @@ static int check_text(const char *schema, const char *text) {
     return r;
 }
 
+#define ONEOF_RULES                                                                                             \
+    "{\"type\":\"object\",\"oneOf\":[{\"properties\":{\"rule\":{\"const\":\"shell\"},\"match\":{\"type\":\"string\"}},"   \
+    "\"required\":[\"rule\",\"match\"]},{\"properties\":{\"rule\":{\"const\":\"custom\"},\"match\":{\"type\":\"string\"}}," \
+    "\"required\":[\"rule\"]}]}"
+#define ONEOF_LENGTHS                                                                                           \
+    "{\"type\":\"object\",\"oneOf\":[{\"properties\":{\"f\":{\"type\":\"array\",\"maxItems\":1},\"s\":{}},\"required\":[\"f\"]}," \
+    "{\"properties\":{\"f\":{\"type\":\"array\",\"minItems\":2},\"s\":{}},\"required\":[\"f\",\"s\"]}]}"
+
 TEST(schema_keywords) {
     static const struct {
         const char *schema, *text;
@@ -243,6 +251,17 @@ TEST(schema_keywords) {
         {"{\"oneOf\":[{\"properties\":{\"r\":{}},\"required\":[\"r\"]},{\"properties\":{\"w\":{}},\"required\":[\"w\"]}],"
          "\"type\":\"object\"}",
          "{\"r\":1,\"w\":2}", 0},
+        /* alternatives exclusive as written (different "rule" values; array lengths) keep
+         * the optional property another alternative requires (MaskBench o47675, o89710) */
+        {ONEOF_RULES, "{\"rule\":\"custom\",\"match\":\"x\"}", 1},
+        {ONEOF_RULES, "{\"rule\":\"shell\",\"match\":\"x\"}", 1},
+        {ONEOF_RULES, "{\"rule\":\"shell\"}", 0},
+        {ONEOF_RULES, "{\"rule\":\"other\",\"match\":\"x\"}", 0},
+        {ONEOF_LENGTHS, "{\"f\":[1],\"s\":2}", 1},
+        {ONEOF_LENGTHS, "{\"f\":[1,2],\"s\":2}", 1},
+        {ONEOF_LENGTHS, "{\"f\":[1,2]}", 0},
+        /* an alternative that produces nothing (integer 2.5) leaves one: exactly one holds */
+        {"{\"allOf\":[{\"enum\":[2.5]},{\"oneOf\":[{\"type\":\"integer\"},{\"minimum\":2}]}]}", "2.5", 1},
         {"{\"uniqueItems\":true,\"maxItems\":1,\"type\":\"array\"}", "[1]", 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
