@@ -2019,10 +2019,14 @@ static void productivity(comp *c) {
                 break;
             case N_ARRAY: {
                 p = n->min <= n->max;
-                for (int64_t k = 0; k < n->min && p; k++) {
-                    uint32_t a = k < n->n ? g->pool.v[n->list + (uint32_t)k] : n->extra;
+                /* the required items: the prefix ones, then (once) the rest's schema —
+                 * never a loop over minItems, which can be 1e9 */
+                int64_t req = (int64_t)n->min, pre = req < (int64_t)n->n ? req : (int64_t)n->n;
+                for (int64_t k = 0; k < pre && p; k++) {
+                    uint32_t a = g->pool.v[n->list + (uint32_t)k];
                     p = a != NO_NODE && c->prod.v[a];
                 }
+                if (p && req > (int64_t)n->n) p = n->extra != NO_NODE && c->prod.v[n->extra];
                 break;
             }
             case N_OBJECT: {
