@@ -235,7 +235,9 @@ bool gen_compile(gen_engine *g, const gen_constraint *c, gen_grammar **out, char
      * like Claude Code sends its tools with every request). Asked for (a forced call,
      * strict tools, a response format): refused, naming the keyword. */
     bool lazy = c->kind == GEN_CONSTRAINT_TOOL_AUTO && !c->strict;
-    snprintf(why, n, "%s: %s", field, gr->message);
+    size_t fl = strlen(field);
+    if (!strncmp(gr->message, field, fl) && gr->message[fl] == ':') snprintf(why, n, "%s", gr->message); /* named already */
+    else snprintf(why, n, "%s: %s", field, gr->message);
     gen_grammar_release(gr);
     if (lazy) {
         *fallback = true;

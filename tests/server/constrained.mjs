@@ -139,6 +139,13 @@ try {
   try { await oa.chat.completions.create({ model: "x", messages: msgs, max_tokens: 5, tools: badTool(true) }); } catch (x) { e = x; }
   check("chat_strict_unsupported_400", e?.status === 400 && /"contains"/.test(e.message), e?.message);
 
+  e = null;
+  try { await oa.chat.completions.create({ model: "x", messages: msgs, max_tokens: 5, tools: oaTools, tool_choice: { type: "function", function: { name: "nope" } } }); } catch (x) { e = x; }
+  check("chat_named_unknown_tool_400", e?.status === 400 && e.error?.param === "tool_choice" && /^tool_choice: no tool named "nope"/.test(e.error?.message), e?.message);
+  e = null;
+  try { await oa.chat.completions.create({ model: "x", messages: msgs, max_tokens: 5, response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "integer", minimum: 5, maximum: 1 } } } }); } catch (x) { e = x; }
+  check("chat_unsatisfiable_schema_400", e?.status === 400 && /unsatisfiable/.test(e.error?.message), e?.message);
+
   // --- Responses: text.format and tool_choice required
   const respText = (r) => r.output.filter((o) => o.type === "message").flatMap((o) => o.content).filter((c) => c.type === "output_text").map((c) => c.text).join("");
   await group("responses_text_format", (s) => oa.responses.create({ model: "x", input: "Answer.", max_output_tokens: 120, temperature: 1, top_p: 1,
