@@ -16,17 +16,17 @@ S=olmmake$$
 passed=0 failed=0
 trap 'for x in a b c d e; do tmux kill-session -t $S$x 2>/dev/null; done; rm -rf "$T"' EXIT
 ok() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; echo "--- screen:"; tmux capture-pane -p -t "$2" -S -200 2>/dev/null | grep -v '^$' | tail -25; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; echo "--- screen:"; tmux capture-pane -p -J -t "$2" -S -200 2>/dev/null | grep -v '^$' | tail -25; }
 wait_for() { # SESSION REGEX SECONDS
   local i
   for ((i = 0; i < $3 * 10; i++)); do
-    tmux capture-pane -p -t "$1" -S -200 2>/dev/null | grep -Eq -- "$2" && return 0
+    tmux capture-pane -p -J -t "$1" -S -200 2>/dev/null | grep -Eq -- "$2" && return 0
     sleep 0.1
   done
   return 1
 }
-count() { tmux capture-pane -p -t "$1" -S -200 | grep -Ec -- "$2"; }
-screen_has() { tmux capture-pane -p -t "$1" -S -200 | grep -Eq -- "$2"; }
+count() { tmux capture-pane -p -J -t "$1" -S -200 | grep -Ec -- "$2"; }
+screen_has() { tmux capture-pane -p -J -t "$1" -S -200 | grep -Eq -- "$2"; }
 
 # m: long answers (the eos id is the embedding's last row, which no token maps to);
 # s: short ones (search.max_length 64 cuts them)

@@ -10,17 +10,17 @@ S=olmchat$$
 passed=0 failed=0
 trap 'tmux kill-session -t $S 2>/dev/null; tmux kill-session -t ${S}b 2>/dev/null; rm -rf "$T"' EXIT
 ok() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; echo "--- screen:"; tmux capture-pane -p -t "$2" -S -60 2>/dev/null | tail -25; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; echo "--- screen:"; tmux capture-pane -p -J -t "$2" -S -60 2>/dev/null | tail -25; }
 # wait_for SESSION REGEX SECONDS: the pane (with history) matches REGEX
 wait_for() {
   local i
   for ((i = 0; i < $3 * 10; i++)); do
-    tmux capture-pane -p -t "$1" -S -200 2>/dev/null | grep -Eq -- "$2" && return 0
+    tmux capture-pane -p -J -t "$1" -S -200 2>/dev/null | grep -Eq -- "$2" && return 0
     sleep 0.1
   done
   return 1
 }
-count() { tmux capture-pane -p -t "$1" -S -200 | grep -Ec -- "$2"; }
+count() { tmux capture-pane -p -J -t "$1" -S -200 | grep -Ec -- "$2"; }
 
 tmux new-session -d -s $S -x 160 -y 50 "$BIN chat -m $MODEL -n 12 --seed 7 2>&1; echo EXIT=\$?; sleep 30"
 wait_for $S '^>( |$)' 60 && ok || fail "prompt shown" $S
@@ -44,7 +44,7 @@ full=$(node -e '
 const m = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).messages.slice(0, 3);
 process.stdout.write(JSON.stringify({messages: m, add_generation_prompt: true}));' "$T/conv.json" |
   "$BIN" apply-template -m "$MODEL" --ids | node -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(0)).length))')
-second=$(tmux capture-pane -p -t $S -S -200 | grep -Eo '[0-9]+ prompt tokens computed' | sed -n 2p | cut -d' ' -f1)
+second=$(tmux capture-pane -p -J -t $S -S -200 | grep -Eo '[0-9]+ prompt tokens computed' | sed -n 2p | cut -d' ' -f1)
 [ -n "$second" ] && [ -n "$full" ] && [ "$second" -lt "$full" ] && [ "$second" -ge 5 ] && ok ||
   fail "prefix reuse: $second of $full prompt tokens computed" $S
 tmux send-keys -t $S '/system Be brief.' Enter
