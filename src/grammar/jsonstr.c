@@ -180,6 +180,31 @@ typedef struct key_trie {
     OLM_VEC(int32_t) name;  /* [node] → label, -1 */
 } key_trie;
 
+/* The byte trie of n texts: a text's end node labelled `label(i)` — i, or 0 for every
+ * one (label_all) — unless an earlier text labelled it. false: out of memory. */
+static bool key_trie_build(key_trie *t, const char *const *texts, const size_t *lens, size_t n, bool label_all) {
+    if (!VEC_RESERVE(t->child, 256) || !VEC_PUSH(t->name, -1)) return false;
+    for (int b = 0; b < 256; b++) t->child.v[b] = -1;
+    t->child.n = 256;
+    for (size_t i = 0; i < n; i++) {
+        int32_t node = 0;
+        for (size_t k = 0; k < lens[i]; k++) {
+            uint8_t b = (uint8_t)texts[i][k];
+            int32_t ch = t->child.v[(size_t)node * 256 + b];
+            if (ch < 0) {
+                ch = (int32_t)t->name.n;
+                if (!VEC_PUSH(t->name, -1) || !VEC_RESERVE(t->child, t->child.n + 256)) return false;
+                for (int x = 0; x < 256; x++) t->child.v[t->child.n + (size_t)x] = -1;
+                t->child.n += 256;
+                t->child.v[(size_t)node * 256 + b] = ch;
+            }
+            node = ch;
+        }
+        if (t->name.v[node] < 0) t->name.v[node] = label_all ? 0 : (int32_t)i;
+    }
+    return true;
+}
+
 typedef struct {
     const key_trie *t;
     const olm_dfa *pn;          /* propertyNames content DFA or NULL */
@@ -236,25 +261,7 @@ onnxllm_status olm_content_keys(const char *const *names, const size_t *lens, ui
     onnxllm_status st = ONNXLLM_ERR_OUT_OF_MEMORY;
     size_t ss = sizeof(key_st) + npat * sizeof(uint32_t);
     key_st *init = calloc(1, ss);
-    if (!init || !VEC_RESERVE(t.child, 256) || !VEC_PUSH(t.name, -1)) goto done;
-    for (int b = 0; b < 256; b++) t.child.v[b] = -1;
-    t.child.n = 256;
-    for (uint32_t i = 0; i < n; i++) {
-        int32_t node = 0;
-        for (size_t k = 0; k < lens[i]; k++) {
-            uint8_t b = (uint8_t)names[i][k];
-            int32_t ch = t.child.v[(size_t)node * 256 + b];
-            if (ch < 0) {
-                ch = (int32_t)t.name.n;
-                if (!VEC_PUSH(t.name, -1) || !VEC_RESERVE(t.child, t.child.n + 256)) goto done;
-                for (int x = 0; x < 256; x++) t.child.v[t.child.n + (size_t)x] = -1;
-                t.child.n += 256;
-                t.child.v[(size_t)node * 256 + b] = ch;
-            }
-            node = ch;
-        }
-        if (t.name.v[node] < 0) t.name.v[node] = (int32_t)i;
-    }
+    if (!init || !key_trie_build(&t, names, lens, n, false)) goto done;
     key_ctx c = {&t, pn, pat, npat, n, additional};
     /* byte classes: every byte of a name on its own, the rest as UTF-8 and the
      * propertyNames / pattern automata see them */
@@ -462,25 +469,7 @@ static int32_t lit_accept(void *ctx, const void *s) {
 onnxllm_status olm_literal_texts_dfa(const char *const *texts, const size_t *lens, size_t n, olm_dfa *out) {
     key_trie t = {0};
     onnxllm_status st = ONNXLLM_ERR_OUT_OF_MEMORY;
-    if (!VEC_RESERVE(t.child, 256) || !VEC_PUSH(t.name, -1)) goto done;
-    for (int b = 0; b < 256; b++) t.child.v[b] = -1;
-    t.child.n = 256;
-    for (size_t i = 0; i < n; i++) {
-        int32_t node = 0;
-        for (size_t k = 0; k < lens[i]; k++) {
-            uint8_t b = (uint8_t)texts[i][k];
-            int32_t ch = t.child.v[(size_t)node * 256 + b];
-            if (ch < 0) {
-                ch = (int32_t)t.name.n;
-                if (!VEC_PUSH(t.name, -1) || !VEC_RESERVE(t.child, t.child.n + 256)) goto done;
-                for (int x = 0; x < 256; x++) t.child.v[t.child.n + (size_t)x] = -1;
-                t.child.n += 256;
-                t.child.v[(size_t)node * 256 + b] = ch;
-            }
-            node = ch;
-        }
-        t.name.v[node] = 0;
-    }
+    if (!key_trie_build(&t, texts, lens, n, true)) goto done;
     {
         lit_ctx c = {&t};
         uint8_t hint[256] = {0};
