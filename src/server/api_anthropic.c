@@ -236,19 +236,12 @@ static bool parse_tools(chat_req *r, const cJSON *b, req_err *e) {
     if (!jstr(tc, "type", "tool_choice.type", true, &type, e)) return false;
     if (!strcmp(type, "auto")) return true;
     if (!strcmp(type, "none")) { /* no tools offered, none parsed */
-        cJSON_Delete(r->tools);
-        r->tools = NULL;
-        r->parse_tools = false;
+        creq_no_tools(r);
         return true;
     }
     if (!strcmp(type, "any") || !strcmp(type, "tool")) {
         if (!strcmp(type, "tool") && !jstr(tc, "name", "tool_choice.name", true, &name, e)) return false;
-        r->con.kind = name ? GEN_CONSTRAINT_TOOL_NAMED : GEN_CONSTRAINT_TOOL_CALL;
-        r->con.field = "tool_choice";
-        if (name && !(r->con.tool_name = r->con_tool = strdup(name))) return rerr(e, 500, NULL, "out of memory");
-        if (r->tools && !(r->con.tools = r->con_tools = jw_print(r->tools)))
-            return rerr(e, 500, NULL, "out of memory");
-        return true;
+        return creq_force_tool(r, name, e);
     }
     return rerr(e, 400, "tool_choice.type", "tool_choice.type: unknown value '%s' (auto, any, tool, none)", type);
 }

@@ -146,35 +146,7 @@ static bool parse_tools(chat_req *r, const cJSON *b, req_err *e) {
         }
     }
     r->parse_tools = r->tools && cJSON_GetArraySize(r->tools) > 0;
-    bool parallel = true;
-    if (!jbool(b, "parallel_tool_calls", "parallel_tool_calls", &parallel, e)) return false;
-    r->single_call = !parallel;
-    const cJSON *tc = cJSON_GetObjectItemCaseSensitive(b, "tool_choice");
-    if (!tc || cJSON_IsNull(tc)) return true;
-    const char *name = NULL;
-    if (cJSON_IsString(tc)) {
-        if (!strcmp(tc->valuestring, "auto")) return true;
-        if (!strcmp(tc->valuestring, "none")) {
-            cJSON_Delete(r->tools);
-            r->tools = NULL;
-            r->parse_tools = false;
-            return true;
-        }
-        if (strcmp(tc->valuestring, "required"))
-            return rerr(e, 400, "tool_choice", "tool_choice: unknown value '%s' (none, auto, required, or a function)",
-                        tc->valuestring);
-    } else if (cJSON_IsObject(tc)) {
-        const char *type = NULL;
-        if (!jstr(tc, "type", "tool_choice.type", true, &type, e)) return false;
-        if (strcmp(type, "function"))
-            return rerr(e, 400, "tool_choice.type", "tool_choice.type: '%s' is not supported (function tools only)", type);
-        if (!jstr(tc, "name", "tool_choice.name", true, &name, e)) return false;
-    } else return rerr(e, 400, "tool_choice", "tool_choice: expected a string or an object, got %s", jtype(tc));
-    r->con.kind = name ? GEN_CONSTRAINT_TOOL_NAMED : GEN_CONSTRAINT_TOOL_CALL;
-    r->con.field = "tool_choice";
-    if (name && !(r->con.tool_name = r->con_tool = strdup(name))) return rerr(e, 500, NULL, "out of memory");
-    if (r->tools && !(r->con.tools = r->con_tools = jw_print(r->tools))) return rerr(e, 500, NULL, "out of memory");
-    return true;
+    return creq_openai_tool_choice(r, b, e);
 }
 
 bool api_responses_parse(srv_call *c, const cJSON *b, chat_req *r, req_err *e) {

@@ -133,6 +133,48 @@ void creq_free(chat_req *r) {
     memset(r, 0, sizeof *r);
 }
 
+bool creq_force_tool(chat_req *r, const char *name, req_err *e) {
+    r->con.kind = name ? GEN_CONSTRAINT_TOOL_NAMED : GEN_CONSTRAINT_TOOL_CALL;
+    r->con.field = "tool_choice"; /* the tools themselves are printed when the constraint compiles */
+    if (name && !(r->con.tool_name = r->con_tool = strdup(name))) return rerr(e, 500, NULL, "out of memory");
+    return true;
+}
+
+void creq_no_tools(chat_req *r) {
+    cJSON_Delete(r->tools);
+    r->tools = NULL;
+    r->parse_tools = false;
+}
+
+bool creq_openai_tool_choice(chat_req *r, const cJSON *b, req_err *e) {
+    bool parallel = true;
+    if (!jbool(b, "parallel_tool_calls", "parallel_tool_calls", &parallel, e)) return false;
+    r->single_call = !parallel;
+    const cJSON *tc = cJSON_GetObjectItemCaseSensitive(b, "tool_choice");
+    if (!tc || cJSON_IsNull(tc)) return true;
+    const char *name = NULL;
+    if (cJSON_IsString(tc)) {
+        if (!strcmp(tc->valuestring, "auto")) return true;
+        if (!strcmp(tc->valuestring, "none")) {
+            creq_no_tools(r);
+            return true;
+        }
+        if (strcmp(tc->valuestring, "required"))
+            return rerr(e, 400, "tool_choice", "tool_choice: unknown value '%s' (none, auto, required, or a named function)",
+                        tc->valuestring);
+    } else if (cJSON_IsObject(tc)) {
+        const char *type = "function";
+        if (!jstr(tc, "type", "tool_choice.type", false, &type, e)) return false;
+        if (strcmp(type, "function"))
+            return rerr(e, 400, "tool_choice.type", "tool_choice.type: '%s' is not supported (function tools only)", type);
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
+        bool chat = cJSON_IsObject(fn);
+        if (!jstr(chat ? fn : tc, "name", chat ? "tool_choice.function.name" : "tool_choice.name", true, &name, e))
+            return false;
+    } else return rerr(e, 400, "tool_choice", "tool_choice: expected a string or an object, got %s", jtype(tc));
+    return creq_force_tool(r, name, e);
+}
+
 chat_msg *creq_add(chat_req *r, int role) {
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 8;

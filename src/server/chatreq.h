@@ -101,6 +101,14 @@ bool api_openai_parse_chat(srv_call *c, const cJSON *b, chat_req *r, req_err *e)
 bool api_responses_parse(srv_call *c, const cJSON *b, chat_req *r, req_err *e);
 /* OpenAI chat messages + tools only (/apply-template, /tokenize). */
 bool oa_parse_chat(chat_req *r, const cJSON *b, req_err *e);
+/* tool_choice that forces a call: of any tool (name NULL) or of `name`. */
+bool creq_force_tool(chat_req *r, const char *name, req_err *e);
+/* tool_choice none: no tools in the prompt, no call parsing. */
+void creq_no_tools(chat_req *r);
+/* OpenAI Chat Completions and Responses: parallel_tool_calls, and tool_choice "auto",
+ * "none", "required" or a named function (Chat {"type":"function","function":{"name"}},
+ * Responses {"type":"function","name"}; either shape is accepted by both). */
+bool creq_openai_tool_choice(chat_req *r, const cJSON *b, req_err *e);
 /* response_format / text.format → r->con. */
 bool oa_parse_format(chat_req *r, const cJSON *rf, const char *field, req_err *e);
 
