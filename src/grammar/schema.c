@@ -1500,6 +1500,7 @@ static onnxllm_status object_node(comp *c, uint32_t node, const cset *s, const m
                 if (!st) st = string_content(c, &pm, extra, "propertyNames", &oi.pn_dfa);
                 oi.key_min = (int32_t)pm.min_len;
                 oi.key_max = pm.max_len < 0 ? NO_LIMIT : (int32_t)pm.max_len;
+                if (oi.key_max != NO_LIMIT && oi.key_min > oi.key_max) oi.no_keys = true; /* no name fits */
             }
         }
         msch_free(&pm);
@@ -1993,6 +1994,7 @@ static bool leaf_productive(const onnxllm_grammar *g, const olm_node *n) {
     const olm_dfa *d = &g->dfas.v[n->dfa];
     if (!d->start) return false;
     if (!n->counted) return true;
+    if (n->max != NO_LIMIT && n->min > n->max) return false; /* minLength > maxLength */
     /* count starts at -1 before the opening quote */
     int64_t lo = (int64_t)n->min + 1, hi = (int64_t)n->max + 1;
     if (n->max == NO_LIMIT) hi = INT64_MAX / 4;

@@ -216,6 +216,13 @@ TEST(schema_keywords) {
         /* minItems far beyond any output (the fuzzer's hang: a loop over it at compile time) */
         {"{\"type\":\"array\",\"items\":{\"enum\":[\"x\",1,null,true]},\"minItems\":14294967296}", "[1]", 0},
         {"{\"type\":\"array\",\"prefixItems\":[{\"const\":1}],\"items\":false,\"minItems\":1000000000}", "[1]", -1},
+        /* minLength above maxLength: no string fits (the fuzzer's dead end: the compile
+         * succeeded and the matcher had no token to offer after the opening quote) */
+        {"{\"type\":\"string\",\"minLength\":8,\"maxLength\":6}", "\"abcdefg\"", -1},
+        {"{\"anyOf\":[{\"type\":\"string\",\"minLength\":3,\"maxLength\":2},{\"type\":\"integer\"}]}", "\"abc\"", 0},
+        {"{\"anyOf\":[{\"type\":\"string\",\"minLength\":3,\"maxLength\":2},{\"type\":\"integer\"}]}", "12", 1},
+        {"{\"type\":\"object\",\"propertyNames\":{\"minLength\":4,\"maxLength\":3}}", "{\"abcd\":1}", 0},
+        {"{\"type\":\"object\",\"propertyNames\":{\"minLength\":4,\"maxLength\":3}}", "{}", 1},
         {"{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":2,\"maxItems\":3}", "[1,2,3]", 1},
         {"{\"type\":\"array\",\"items\":{\"type\":\"integer\"},\"minItems\":2,\"maxItems\":3}", "[1,2,3,4]", 0},
         {"{\"type\":\"array\",\"prefixItems\":[{\"type\":\"string\"},{\"type\":\"integer\"}],\"items\":false}", "[\"a\",1]", 1},
