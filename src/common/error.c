@@ -7,8 +7,9 @@
 
 /* Messages are one line and often quote names from untrusted files: control
  * characters (a newline, ESC sequences meant for a terminal) are written as \xNN. */
-static void one_line(char *m, size_t cap) {
-    char tmp[ONNXLLM_ERROR_MESSAGE_MAX];
+void olm_one_line(char *m, size_t cap) {
+    char tmp[1024];
+    if (cap > sizeof tmp) cap = sizeof tmp; /* every message buffer is smaller */
     size_t o = 0;
     for (const unsigned char *p = (const unsigned char *)m; *p && o + 1 < sizeof tmp; p++) {
         if (*p < 0x20 || *p == 0x7f) {
@@ -28,7 +29,7 @@ onnxllm_status olm_fail(onnxllm_error *err, onnxllm_status st, const char *fmt, 
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof err->message, fmt, ap);
         va_end(ap);
-        one_line(err->message, sizeof err->message);
+        olm_one_line(err->message, sizeof err->message);
         err->status = st;
     }
     return st;
@@ -53,7 +54,7 @@ onnxllm_status olm_wrap(onnxllm_error *err, onnxllm_status st, const char *fmt, 
         if (m > sizeof err->message - 1 - n) m = sizeof err->message - 1 - n;
         memcpy(err->message + n, old, m);
         err->message[n + m] = 0;
-        one_line(err->message, sizeof err->message);
+        olm_one_line(err->message, sizeof err->message);
         err->status = st;
     }
     return st;

@@ -20,4 +20,8 @@ onnxllm_status olm_fail(onnxllm_error *err, onnxllm_status st, const char *fmt, 
 /* Prefix an existing message: "context: <old message>" (keeps the status). */
 onnxllm_status olm_wrap(onnxllm_error *err, onnxllm_status st, const char *fmt, ...) OLM_PRINTF(3, 4);
 
+/* Rewrites m (a message buffer of cap bytes, at most 1024) as one line: control
+ * characters become \xNN, truncated to fit. For messages built without olm_fail. */
+void olm_one_line(char *m, size_t cap);
+
 #endif

@@ -1,6 +1,7 @@
 /* chatreq.c — the common chat request: JSON getters, rendering, limits (see chatreq.h). */
 #include "server/chatreq.h"
 #include "server/jsonw.h"
+#include "common/error.h"
 #include "common/json.h"
 
 #include <math.h>
@@ -18,6 +19,9 @@ bool rerr(req_err *e, int status, const char *param, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
+    /* messages quote the request (a block type, a tool name): one line for the log */
+    olm_one_line(e->msg, sizeof e->msg);
+    olm_one_line(e->param, sizeof e->param);
     return false;
 }
 

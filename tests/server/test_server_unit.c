@@ -7,6 +7,7 @@
 #include "onnxllm.h"
 #include "server/jsonw.h"
 #include "server/output.h"
+#include "server/chatreq.h"
 
 #include <cjson/cJSON.h>
 
@@ -304,6 +305,31 @@ TEST(truncated_outputs) {
     onnxllm_tokens_free(&ids);
 }
 
+/* A 400 quotes the request (a block type, a tool name): control characters in the
+ * quote come out as \xNN, so the message stays one line in the log (fuzz_server_requests
+ * found a newline in an unsupported block type). */
+TEST(request_errors_are_one_line) {
+    srv S = {0};
+    srv_call C = {0};
+    CHECK_EQ_INT(onnxllm_template_builtin(ONNXLLM_TEMPLATE_PHI4, "<|endoftext|>", &S.tmpl, NULL), 0);
+    S.model_name = "unit";
+    C.s = &S;
+    const char *body = "{\"model\":\"m\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":"
+                       "[{\"type\":\"te\\nxt\\u001b[31m\",\"text\":\"hi\"}]}]}";
+    req_err e = {0};
+    chat_req r;
+    creq_init(&r, API_ANTHROPIC, NULL);
+    cJSON *b = jparse_body(body, strlen(body), &e);
+    CHECK(b != NULL);
+    CHECK(!api_anthropic_parse(&C, b, &r, false, &e));
+    CHECK_EQ_INT(e.status, 400);
+    CHECK(strchr(e.msg, '\n') == NULL && strchr(e.msg, '\x1b') == NULL);
+    CHECK(strstr(e.msg, "te\\x0axt\\x1b[31m") != NULL);
+    cJSON_Delete(b);
+    creq_free(&r);
+    onnxllm_template_free(S.tmpl);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: test_server_unit TOKENIZER_JSON\n");
@@ -319,6 +345,7 @@ int main(int argc, char **argv) {
     RUN(tool_call_streams_incrementally);
     RUN(stop_strings_and_no_tools);
     RUN(truncated_outputs);
+    RUN(request_errors_are_one_line);
     onnxllm_tokenizer_free(tok);
     return test_summary("server_unit");
 }
