@@ -1031,10 +1031,6 @@ static int solo_constrained(onnxllm_model *m, const onnxllm_grammar *g, const in
     return got;
 }
 
-/* Requests under grammars, 3 slots at once, greedy: the same tokens as generate_ex under
- * the same grammar (which computes forced runs the same way), a finished output exactly
- * when the stop is eos, and the text re-accepted by a fresh matcher. tiny-gqa prompts
- * start past its rotary switch (32), so the forced runs need no splitting there. */
 /* A model, the byte tokenizer, a grammar vocabulary over the model's ids, the three grammars. */
 typedef struct gfix {
     onnxllm_model *m;
@@ -1067,6 +1063,10 @@ static void gfix_close(gfix *f) {
     onnxllm_model_free(f->m);
 }
 
+/* Requests under grammars, 3 slots at once, greedy: the same tokens as generate_ex under
+ * the same grammar (which computes forced runs the same way), a finished output exactly
+ * when the stop is eos, and the text re-accepted by a fresh matcher. tiny-gqa prompts
+ * start past its rotary switch (32), so the forced runs need no splitting there. */
 static void constrained_vs_generate_ex(const char *model) {
     gfix f;
     if (!gfix_open(&f, model)) {
