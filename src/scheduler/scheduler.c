@@ -424,7 +424,11 @@ static bool choose(onnxllm_scheduler *s, onnxllm_request *r, plan_t *pl) {
         olm_slot *sl = &s->slots[t];
         if (sl->state == SLOT_BUSY) continue;
         plan_t c = {sl, PLAN_NONE, -1, 0};
-        if (sl->state == SLOT_IDLE && P[t] > 0) c = (plan_t){sl, PLAN_KEEP, -1, P[t]};
+        /* Reusing an idle slot in place: worth it when the reuse is at least what a copy
+         * would need, or little else is cached there. A few shared tokens (a chat
+         * template's opening) must not cost another conversation its cache. */
+        if (sl->state == SLOT_IDLE && P[t] > 0 && (P[t] >= min_copy || (int64_t)sl->seq->n_computed - P[t] <= LOST_SLACK))
+            c = (plan_t){sl, PLAN_KEEP, -1, P[t]};
         for (int o = 0; o < s->n_slots; o++)
             if (o != t && P[o] >= min_copy && P[o] > c.n) c = (plan_t){sl, PLAN_COPY, o, P[o]};
         if (disk_i >= 0 && dP >= min_copy && dP > c.n) c = (plan_t){sl, PLAN_DISK, disk_i, dP};

@@ -691,6 +691,54 @@ TEST(longrope_rewind_and_reuse) {
     free(b), free(j);
 }
 
+/* n_cached of one greedy request of prompt[0, n) on s. */
+static int cached_of(onnxllm_scheduler *s, const int32_t *prompt, int n, int max_new) {
+    onnxllm_request_params p = onnxllm_request_default_params();
+    p.prompt = prompt;
+    p.n_prompt = (size_t)n;
+    p.max_new_tokens = max_new;
+    onnxllm_request *r = NULL;
+    onnxllm_error e = {0};
+    onnxllm_request_result res = {0};
+    CHECK(onnxllm_scheduler_submit(s, &p, &r, &e) == ONNXLLM_OK);
+    if (!r) return -1;
+    onnxllm_request_wait(r, &res);
+    onnxllm_request_free(r);
+    CHECK_EQ_INT(res.status, ONNXLLM_OK);
+    return res.n_cached;
+}
+
+/* A prompt that shares only its first tokens (a chat template's opening: fewer than
+ * min_reuse) with an idle slot holding a conversation takes the free slot: reusing two
+ * tokens in place must not cost that conversation its cache. (deploy_fleet_kill: a moved
+ * session's first turn on a replica wiped a resident session's 380 cached positions.) */
+TEST(short_overlap_keeps_other_cache) {
+    onnxllm_model *m = longrope_model(); /* 8192 positions: conversations longer than LOST_SLACK */
+    if (!m) {
+        CHECK(0);
+        return;
+    }
+    int V = onnxllm_model_vocab_size(m);
+    enum { A = 400, B = 300, A2 = 460 };
+    int32_t *a = malloc(sizeof(int32_t) * A2), *b = malloc(sizeof(int32_t) * B);
+    for (int k = 0; k < A2; k++) a[k] = (int32_t)((k * 97 + 13) % (V - 3) + 3);
+    b[0] = a[0], b[1] = a[1];
+    for (int k = 2; k < B; k++) b[k] = (int32_t)((k * 89 + 7) % (V - 3) + 3);
+    CHECK(b[2] != a[2]);
+    onnxllm_scheduler *s = sched(m, 2, NULL, 0);
+    CHECK(s != NULL);
+    if (s) {
+        CHECK_EQ_INT(cached_of(s, a, A, 4), 0);
+        cached_of(s, b, B, 4); /* slot 0 idle with a, slot 1 free */
+        int c = cached_of(s, a, A2, 4);
+        printf("  a's next turn after b: %d of %d cached\n", c, A2);
+        CHECK(c >= A - 1);
+    }
+    onnxllm_scheduler_free(s);
+    onnxllm_model_free(m);
+    free(a), free(b);
+}
+
 /* ---- cancellation, admission ---------------------------------------------------------*/
 
 TEST(cancel_mid_prefill_and_mid_decode) {
@@ -1329,6 +1377,7 @@ int main(int argc, char **argv) {
     RUN(prefix_after_eviction_to_disk);
     RUN(prefix_from_disk_after_restart);
     RUN(longrope_rewind_and_reuse);
+    RUN(short_overlap_keeps_other_cache);
     RUN(cancel_mid_prefill_and_mid_decode);
     RUN(admission_refusals);
     RUN(create_and_submit_errors);
